@@ -10,9 +10,12 @@
 
 /* A reusable encoder/decoder. The caller owns the struct; impl is the library state,
  * created by nb_codec_init and released by nb_codec_fini (safe to call twice,
- * and on a struct never initialised if zeroed). */
+ * and on a struct never initialised if zeroed). enc_impl is the encoder's
+ * state, created by the first nb_codec_compress (devices never compress), and
+ * kept apart so the adapter needs no allocator of its own. */
 struct nb_codec {
     void *impl;
+    void *enc_impl;
 };
 NB_MUST_CHECK enum nb_err nb_codec_init(struct nb_codec *c);
 void nb_codec_fini(struct nb_codec *c);
@@ -34,7 +37,6 @@ size_t nb_codec_bound(size_t len);
  * *out_len receives the frame's size. NB_ENOSPC when out_cap is too small
  * (nb_codec_bound is always enough). */
 NB_MUST_CHECK enum nb_err nb_codec_compress(struct nb_codec *c, const void *in, size_t in_len,
-                                            void *out, size_t out_cap, size_t *out_len,
-                                            int level);
+                                            void *out, size_t out_cap, size_t *out_len, int level);
 
 #endif

@@ -30,11 +30,9 @@ struct nb_sha256_ctx {
     void *impl;
 };
 NB_MUST_CHECK enum nb_err nb_sha256_begin(struct nb_sha256_ctx *ctx);
-NB_MUST_CHECK enum nb_err nb_sha256_update(struct nb_sha256_ctx *ctx, const void *data,
-                                           size_t len);
+NB_MUST_CHECK enum nb_err nb_sha256_update(struct nb_sha256_ctx *ctx, const void *data, size_t len);
 /* Writes the digest and releases the state. */
-NB_MUST_CHECK enum nb_err nb_sha256_final(struct nb_sha256_ctx *ctx,
-                                          uint8_t out[NB_SHA256_LEN]);
+NB_MUST_CHECK enum nb_err nb_sha256_final(struct nb_sha256_ctx *ctx, uint8_t out[NB_SHA256_LEN]);
 /* Releases the state without a digest; safe on a ctx never begun (impl NULL). */
 void nb_sha256_abort(struct nb_sha256_ctx *ctx);
 /* One-shot digest. */
@@ -45,21 +43,18 @@ NB_MUST_CHECK enum nb_err nb_ed25519_keygen(uint8_t seed[NB_ED25519_SEED_LEN],
                                             uint8_t pub[NB_ED25519_PUB_LEN]);
 NB_MUST_CHECK enum nb_err nb_ed25519_public(const uint8_t seed[NB_ED25519_SEED_LEN],
                                             uint8_t pub[NB_ED25519_PUB_LEN]);
-NB_MUST_CHECK enum nb_err nb_ed25519_sign(const uint8_t seed[NB_ED25519_SEED_LEN],
-                                          const void *msg, size_t len,
-                                          uint8_t sig[NB_ED25519_SIG_LEN]);
+NB_MUST_CHECK enum nb_err nb_ed25519_sign(const uint8_t seed[NB_ED25519_SEED_LEN], const void *msg,
+                                          size_t len, uint8_t sig[NB_ED25519_SIG_LEN]);
 /* NB_OK when sig is a valid signature of msg by pub, NB_ESIG otherwise.
  * Refuses, whatever the library says: an all-zero signature, a non-canonical
  * S (S >= L), a small-order or non-canonical public key or R (SECURITY.md 32). */
-NB_MUST_CHECK enum nb_err nb_ed25519_verify(const uint8_t pub[NB_ED25519_PUB_LEN],
-                                            const void *msg, size_t len,
-                                            const uint8_t sig[NB_ED25519_SIG_LEN]);
+NB_MUST_CHECK enum nb_err nb_ed25519_verify(const uint8_t pub[NB_ED25519_PUB_LEN], const void *msg,
+                                            size_t len, const uint8_t sig[NB_ED25519_SIG_LEN]);
 /* true when pub is one of the small-order (or non-canonical) encodings. */
 bool nb_ed25519_pub_is_weak(const uint8_t pub[NB_ED25519_PUB_LEN]);
 
 /* X25519 (RFC 7748). */
-NB_MUST_CHECK enum nb_err nb_x25519_keygen(uint8_t priv[NB_X25519_LEN],
-                                           uint8_t pub[NB_X25519_LEN]);
+NB_MUST_CHECK enum nb_err nb_x25519_keygen(uint8_t priv[NB_X25519_LEN], uint8_t pub[NB_X25519_LEN]);
 NB_MUST_CHECK enum nb_err nb_x25519_public(const uint8_t priv[NB_X25519_LEN],
                                            uint8_t pub[NB_X25519_LEN]);
 /* Shared secret; NB_EDECRYPT when it is all zero (a small-order peer key). */
@@ -77,15 +72,13 @@ NB_MUST_CHECK enum nb_err nb_hkdf_sha256(const void *ikm, size_t ikm_len, const 
  * NB_EDECRYPT when the tag does not verify, and then out holds nothing
  * usable (it is wiped). */
 NB_MUST_CHECK enum nb_err nb_aes256gcm_seal(const uint8_t key[NB_AES256_KEY_LEN],
-                                            const uint8_t nonce[NB_GCM_NONCE_LEN],
-                                            const void *aad, size_t aad_len, const void *in,
-                                            size_t len, void *out,
+                                            const uint8_t nonce[NB_GCM_NONCE_LEN], const void *aad,
+                                            size_t aad_len, const void *in, size_t len, void *out,
                                             uint8_t tag[NB_GCM_TAG_LEN]);
 NB_MUST_CHECK enum nb_err nb_aes256gcm_open(const uint8_t key[NB_AES256_KEY_LEN],
-                                            const uint8_t nonce[NB_GCM_NONCE_LEN],
-                                            const void *aad, size_t aad_len, const void *in,
-                                            size_t len, const uint8_t tag[NB_GCM_TAG_LEN],
-                                            void *out);
+                                            const uint8_t nonce[NB_GCM_NONCE_LEN], const void *aad,
+                                            size_t aad_len, const void *in, size_t len,
+                                            const uint8_t tag[NB_GCM_TAG_LEN], void *out);
 
 /* Cryptographically secure random bytes (host side: key generation, content
  * keys). Device code takes randomness from its HAL instead. */

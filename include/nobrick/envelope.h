@@ -23,9 +23,9 @@
 #define NB_PAYLOAD_RELEASE "application/vnd.nobrick.release+json"
 #define NB_PAYLOAD_DIRECTOR "application/vnd.nobrick.director+json"
 
-#define NB_PAYLOAD_TYPE_MAX 63     /* characters */
-#define NB_KEYID_MAX 64            /* characters: hex of a SHA-256 */
-#define NB_ENVELOPE_MAX_SIGS 32    /* signatures in one envelope */
+#define NB_PAYLOAD_TYPE_MAX 63      /* characters */
+#define NB_KEYID_MAX 64             /* characters: hex of a SHA-256 */
+#define NB_ENVELOPE_MAX_SIGS 32     /* signatures in one envelope */
 #define NB_PAYLOAD_MAX (256 * 1024) /* decoded payload bytes, any role */
 /* Envelope text: the base64 payload plus signatures and framing. */
 #define NB_ENVELOPE_MAX (NB_PAYLOAD_MAX / 3 * 4 + 16 * 1024)
@@ -66,11 +66,13 @@ struct nb_envelope {
 };
 
 /* Parses envelope text (strict JSON: exactly the three fields, no duplicate
- * keys, no trailing bytes, strict base64, 64-byte signatures, at most
- * NB_ENVELOPE_MAX_SIGS) and decodes the payload into scratch (at least
+ * keys, no trailing bytes, strict base64, at most NB_ENVELOPE_MAX_SIGS)
+ * and decodes the payload into scratch (at least
  * NB_ENVELOPE_SCRATCH_LEN bytes, or less for smaller payload caps; NB_ELENGTH
  * when it does not fit). Parses only the envelope, never the payload.
- * NB_ELENGTH for text over NB_ENVELOPE_MAX, NB_EPARSE for anything malformed. */
+ * NB_ELENGTH for text over NB_ENVELOPE_MAX, NB_ESIG for a signature that is
+ * not 64 bytes (an empty one: SECURITY.md 3), NB_EPARSE for anything else
+ * malformed. */
 NB_MUST_CHECK enum nb_err nb_envelope_parse(const uint8_t *text, size_t len, uint8_t *scratch,
                                             size_t scratch_len, struct nb_envelope *env,
                                             struct nb_diag *diag);
@@ -83,15 +85,25 @@ NB_MUST_CHECK enum nb_err nb_envelope_parse(const uint8_t *text, size_t len, uin
  * some are valid but too few distinct keys; NB_EPARSE for a role with
  * threshold 0. diag says which. */
 NB_MUST_CHECK enum nb_err nb_envelope_verify(const struct nb_envelope *env,
-                                             const char *expected_type,
-                                             const struct nb_role *role, struct nb_diag *diag);
+                                             const char *expected_type, const struct nb_role *role,
+                                             struct nb_diag *diag);
+
+/* nb_envelope_verify that also reports, in *n_valid (written whatever the
+ * result), how many distinct role keys signed validly, so a caller can word
+ * its own message ("signed by 1 of 2 required v3 root keys"). */
+NB_MUST_CHECK enum nb_err nb_envelope_verify_counted(const struct nb_envelope *env,
+                                                     const char *expected_type,
+                                                     const struct nb_role *role, size_t *n_valid,
+                                                     struct nb_diag *diag);
 
 /* Writes PAE(type, payload) into out; *out_len receives its length. */
 NB_MUST_CHECK enum nb_err nb_pae(const char *type, const uint8_t *payload, size_t payload_len,
                                  uint8_t *out, size_t out_cap, size_t *out_len);
 
-/* Writes envelope text (compact JSON, no trailing newline) for a payload and
- * its signatures into out. NB_ENOSPC when out_cap is short. */
+/* Writes envelope text (compact JSON, no trailing newline, NUL-terminated;
+ * *out_len excludes the NUL) for a payload and its signatures into out, fields
+ * in the order payloadType, payload, signatures. NB_ENOSPC when out_cap is
+ * short. */
 NB_MUST_CHECK enum nb_err nb_envelope_write(const char *type, const uint8_t *payload,
                                             size_t payload_len, const struct nb_signature *sigs,
                                             size_t n_sigs, char *out, size_t out_cap,

@@ -22,7 +22,6 @@ NB_MUST_CHECK enum nb_err nb_file_read(const char *path, size_t max, uint8_t **b
  * secrets). With exclusive, NB_EEXIST if path already exists (nothing is
  * overwritten). */
 NB_MUST_CHECK enum nb_err nb_file_write_atomic(const char *path, const void *data, size_t len,
-                                               mode_t mode, bool exclusive,
-                                               struct nb_diag *diag);
+                                               mode_t mode, bool exclusive, struct nb_diag *diag);
 
 #endif

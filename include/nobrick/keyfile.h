@@ -21,8 +21,8 @@ enum nb_key_role { NB_KEY_ROOT, NB_KEY_RELEASE, NB_KEY_DIRECTOR, NB_KEY_DEVICE }
 
 struct nb_keyfile {
     enum nb_key_role role;
-    bool secret;       /* loaded from a .key: seed (and x25519_priv) valid */
-    bool has_x25519;   /* device keys */
+    bool secret;     /* loaded from a .key: seed (and x25519_priv) valid */
+    bool has_x25519; /* device keys */
     char keyid[NB_KEYID_MAX + 1];
     uint8_t ed_seed[NB_ED25519_SEED_LEN];
     uint8_t ed_pub[NB_ED25519_PUB_LEN];

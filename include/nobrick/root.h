@@ -24,7 +24,7 @@ enum nb_role_id { NB_ROLE_ROOT, NB_ROLE_RELEASE, NB_ROLE_DIRECTOR, NB_ROLE_COUNT
 
 #define NB_ROOT_PAYLOAD_MAX (64 * 1024)
 #define NB_ROOT_MAX_ENDPOINTS 8
-#define NB_ENDPOINT_MAX 255 /* characters */
+#define NB_ENDPOINT_MAX 255   /* characters */
 #define NB_ROOT_MAX_STEPS 256 /* a chain walk stops after this many rotations */
 #define NB_ROOT_SPEC 1
 
@@ -67,6 +67,22 @@ NB_MUST_CHECK enum nb_err nb_root_load_trusted(const uint8_t *text, size_t len, 
 NB_MUST_CHECK enum nb_err nb_root_step(const struct nb_root *trusted, const uint8_t *next,
                                        size_t next_len, uint8_t *scratch, size_t scratch_len,
                                        struct nb_root *out, struct nb_diag *diag);
+
+/* Walks texts[0..n-1] (envelope texts, in order) from trusted with
+ * nb_root_step. Stops at the first failure, or with NB_ELENGTH once
+ * NB_ROOT_MAX_STEPS steps were taken and more remain (a flood of published
+ * roots costs bounded time: SECURITY.md 11). Always writes *out, the newest
+ * root accepted (trusted itself when none was), and *n_steps, how many were
+ * accepted: roots accepted before a failure stay accepted. out may alias
+ * trusted. */
+NB_MUST_CHECK enum nb_err nb_root_walk(const struct nb_root *trusted, const uint8_t *const *texts,
+                                       const size_t *lens, size_t n, uint8_t *scratch,
+                                       size_t scratch_len, struct nb_root *out, size_t *n_steps,
+                                       struct nb_diag *diag);
+
+#define NB_ROOT_DATE_LEN 32
+/* Formats UNIX seconds as a UTC date "YYYY-MM-DD", for messages. */
+void nb_root_date(int64_t t, char out[NB_ROOT_DATE_LEN]);
 
 /* NB_EEXPIRED when now >= root->expires. Only the newest root of a walk must
  * be unexpired: a device offline for years walks expired intermediate roots

@@ -9,8 +9,8 @@
 const char *nb_strerror(enum nb_err err)
 {
     switch (err) {
-#define NB_ERR_TEXT(e, v, name, text)                                                    \
-    case e:                                                                              \
+#define NB_ERR_TEXT(e, v, name, text)                                                              \
+    case e:                                                                                        \
         return text;
         NB_ERR_TABLE(NB_ERR_TEXT)
 #undef NB_ERR_TEXT
@@ -21,8 +21,8 @@ const char *nb_strerror(enum nb_err err)
 const char *nb_errname(enum nb_err err)
 {
     switch (err) {
-#define NB_ERR_NAME(e, v, name, text)                                                    \
-    case e:                                                                              \
+#define NB_ERR_NAME(e, v, name, text)                                                              \
+    case e:                                                                                        \
         return name;
         NB_ERR_TABLE(NB_ERR_NAME)
 #undef NB_ERR_NAME
