@@ -8,7 +8,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <jansson.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void test_basics(void **state)
@@ -63,11 +65,28 @@ static void test_fail_after(void **state)
     nb_alloc_fail_after(-1);
 }
 
+/* jansson allocates through the wiping allocator (installed before main),
+ * and a document built and freed through it works as usual. */
+static void test_json_allocator(void **state)
+{
+    (void)state;
+    json_malloc_t m = NULL;
+    json_free_t f = NULL;
+    json_get_alloc_funcs(&m, &f);
+    assert_true(m != NULL && m != malloc);
+    assert_true(f != NULL && f != free);
+    json_t *doc = json_pack("{s:s}", "ed25519_seed", "00112233");
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "ed25519_seed")), "00112233");
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basics),
         cmocka_unit_test(test_fail_after),
+        cmocka_unit_test(test_json_allocator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
