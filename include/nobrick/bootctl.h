@@ -13,6 +13,7 @@
 #ifndef NOBRICK_BOOTCTL_H
 #define NOBRICK_BOOTCTL_H
 
+#include <nobrick/dualrec.h>
 #include <nobrick/err.h>
 #include <nobrick/hal.h>
 
@@ -111,17 +112,16 @@ NB_MUST_CHECK enum nb_err nb_bootctl_decode(const uint8_t in[NB_BOOTCTL_RECORD_L
 bool nb_bootctl_seq_newer(uint32_t a, uint32_t b);
 
 /* --- the store on flash -----------------------------------------------------
- * The caller owns the struct; it holds no allocation. */
+ * A two-copy record (dualrec.h) whose payload is one encoded record. The
+ * caller owns the struct; it holds no allocation. */
 struct nb_bootctl_flash {
-    struct nb_flash flash;
-    struct nb_region copy[2]; /* each in its own erase sector(s) */
-    int current;              /* copy that won the last load/store, or -1 */
-    uint32_t seq;             /* its sequence number */
+    struct nb_dualrec dr; /* the two copies: the authority */
+    int current;          /* copy that won the last load/store, or -1 (a copy of dr's) */
+    uint32_t seq;         /* its sequence number (a copy of dr's) */
 };
 
-/* Checks the two regions (valid, disjoint, each holding a record, the
- * record a multiple of the write size) and binds them to flash. NB_EINVAL
- * otherwise. */
+/* Checks the two regions (valid, disjoint, each holding a record and the
+ * two-copy overhead) and binds them to flash. NB_EINVAL otherwise. */
 NB_MUST_CHECK enum nb_err nb_bootctl_flash_init(struct nb_bootctl_flash *bf,
                                                 const struct nb_flash *flash,
                                                 struct nb_region copy0, struct nb_region copy1);

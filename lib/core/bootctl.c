@@ -344,24 +344,26 @@ enum nb_err nb_bootctl_decode(const uint8_t in[NB_BOOTCTL_RECORD_LEN], struct nb
     return NB_OK;
 }
 
-/* --- the store on flash ----------------------------------------------------------- */
+/* --- the store on flash -----------------------------------------------------------
+ * The two-copy scheme is dualrec.c's; this part only encodes and decodes.
+ * The record keeps its own magic, sequence and CRC (its codec is also used
+ * by other boot-control backends); the sequence inside mirrors dualrec's. */
+
+static void sync_copy(struct nb_bootctl_flash *bf)
+{
+    bf->current = bf->dr.current;
+    bf->seq = bf->dr.seq;
+}
 
 enum nb_err nb_bootctl_flash_init(struct nb_bootctl_flash *bf, const struct nb_flash *flash,
                                   struct nb_region copy0, struct nb_region copy1)
 {
-    struct nb_flash_geometry g;
-    nb_flash_geometry(flash, &g);
-    if (!nb_region_valid(&copy0, &g) || !nb_region_valid(&copy1, &g) ||
-        nb_region_overlap(&copy0, &copy1))
+    enum nb_err err = nb_dualrec_init(&bf->dr, flash, copy0, copy1, MAGIC);
+    if (err != NB_OK)
+        return err;
+    if (nb_dualrec_capacity(&bf->dr) < NB_BOOTCTL_RECORD_LEN)
         return NB_EINVAL;
-    if (copy0.len < NB_BOOTCTL_RECORD_LEN || copy1.len < NB_BOOTCTL_RECORD_LEN ||
-        NB_BOOTCTL_RECORD_LEN % g.write_size != 0)
-        return NB_EINVAL;
-    bf->flash = *flash;
-    bf->copy[0] = copy0;
-    bf->copy[1] = copy1;
-    bf->current = -1;
-    bf->seq = 0;
+    sync_copy(bf);
     return NB_OK;
 }
 
@@ -369,95 +371,44 @@ enum nb_err nb_bootctl_load(struct nb_bootctl_flash *bf, struct nb_bootctl *out,
                             struct nb_diag *diag)
 {
     uint8_t buf[NB_BOOTCTL_RECORD_LEN];
-    struct nb_bootctl rec[2];
-    uint32_t seq[2] = {0, 0};
-    struct nb_diag why[2];
-    bool ok[2];
-
-    for (int i = 0; i < 2; i++) {
-        nb_diag_clear(&why[i]);
-        enum nb_err err = nb_flash_read(&bf->flash, bf->copy[i].off, buf, sizeof buf);
-        if (err != NB_OK)
-            return nb_diag_set(diag, err, "boot control: reading copy %d failed", i);
-        ok[i] = nb_bootctl_decode(buf, &rec[i], &seq[i], &why[i]) == NB_OK;
-    }
-    if (!ok[0] && !ok[1])
-        return nb_diag_set(diag, NB_EPARSE, "boot control: no valid copy (0: %s; 1: %s)",
-                           why[0].msg, why[1].msg);
-    /* Equal sequence numbers cannot come from nb_bootctl_store; copy 0 wins
-     * so the choice is at least deterministic. */
-    int win = !ok[1] || (ok[0] && !nb_bootctl_seq_newer(seq[1], seq[0])) ? 0 : 1;
-    bf->current = win;
-    bf->seq = seq[win];
-    *out = rec[win];
+    struct nb_bootctl rec;
+    size_t len = 0;
+    uint32_t seq = 0;
+    enum nb_err err = nb_dualrec_load(&bf->dr, buf, sizeof buf, &len, diag);
+    sync_copy(bf);
+    if (err == NB_ELENGTH || (err == NB_OK && len != NB_BOOTCTL_RECORD_LEN))
+        return nb_diag_set(diag, NB_EPARSE, "boot control: record of %zu bytes not supported", len);
+    if (err == NB_EPARSE)
+        return nb_diag_set(diag, NB_EPARSE, "boot control: no valid copy");
+    if (err != NB_OK)
+        return err;
+    err = nb_bootctl_decode(buf, &rec, &seq, diag);
+    if (err != NB_OK)
+        return err;
+    *out = rec;
     return NB_OK;
-}
-
-/* Erases copy i, programs buf into it, syncs and reads it back: a copy is
- * only trusted as current once it reads back exactly as encoded. */
-static enum nb_err write_copy(struct nb_bootctl_flash *bf, int i, const uint8_t *buf)
-{
-    uint8_t back[NB_BOOTCTL_RECORD_LEN];
-    enum nb_err err = nb_flash_erase(&bf->flash, bf->copy[i].off, bf->copy[i].len);
-    if (err == NB_OK)
-        err = nb_flash_program(&bf->flash, bf->copy[i].off, buf, NB_BOOTCTL_RECORD_LEN);
-    if (err == NB_OK)
-        err = nb_flash_sync(&bf->flash);
-    if (err == NB_OK)
-        err = nb_flash_read(&bf->flash, bf->copy[i].off, back, sizeof back);
-    if (err == NB_OK && memcmp(back, buf, sizeof back) != 0)
-        err = NB_EIO;
-    return err;
 }
 
 enum nb_err nb_bootctl_store(struct nb_bootctl_flash *bf, const struct nb_bootctl *rec)
 {
     uint8_t buf[NB_BOOTCTL_RECORD_LEN];
-    if (bf->current < 0)
+    if (bf->dr.current < 0)
         return NB_EINVAL;
-    uint32_t seq = bf->seq + 1; /* wraps: nb_bootctl_seq_newer handles it */
-    enum nb_err err = nb_bootctl_encode(rec, seq, buf);
-    if (err != NB_OK)
-        return err;
-    int target = 1 - bf->current;
-    err = write_copy(bf, target, buf);
-    if (err != NB_OK)
-        return err;
-    bf->current = target;
-    bf->seq = seq;
-    return NB_OK;
-}
-
-/* Makes copy i invalid. On media without erase (a file), erase leaves the
- * old bytes, so the record area is overwritten with erased_val instead: a
- * stale copy with a high sequence number would otherwise win over the new
- * provisioning. */
-static enum nb_err wipe_copy(struct nb_bootctl_flash *bf, int i)
-{
-    uint8_t blank[NB_BOOTCTL_RECORD_LEN];
-    struct nb_flash_geometry g;
-    nb_flash_geometry(&bf->flash, &g);
-    enum nb_err err = nb_flash_erase(&bf->flash, bf->copy[i].off, bf->copy[i].len);
-    if (err != NB_OK || g.needs_erase)
-        return err;
-    memset(blank, g.erased_val, sizeof blank);
-    return nb_flash_program(&bf->flash, bf->copy[i].off, blank, sizeof blank);
+    enum nb_err err = nb_bootctl_encode(rec, bf->dr.seq + 1, buf);
+    if (err == NB_OK)
+        err = nb_dualrec_store(&bf->dr, buf, sizeof buf);
+    sync_copy(bf);
+    return err;
 }
 
 enum nb_err nb_bootctl_provision(struct nb_bootctl_flash *bf, const struct nb_bootctl *rec)
 {
     uint8_t buf[NB_BOOTCTL_RECORD_LEN];
     enum nb_err err = nb_bootctl_encode(rec, 1, buf);
-    bf->current = -1;
     if (err == NB_OK)
-        err = wipe_copy(bf, 1);
-    if (err == NB_OK)
-        err = write_copy(bf, 0, buf);
-    if (err != NB_OK)
-        return err;
-    bf->current = 0;
-    bf->seq = 1;
-    return NB_OK;
+        err = nb_dualrec_provision(&bf->dr, buf, sizeof buf);
+    sync_copy(bf);
+    return err;
 }
 
 static enum nb_err flash_load(void *ctx, struct nb_bootctl *out, struct nb_diag *diag)
