@@ -52,5 +52,6 @@ bool cli_parse_u64(const char *s, unsigned long long min, unsigned long long max
 int cli_cmd_key(int argc, char **argv);
 int cli_cmd_root(int argc, char **argv);
 int cli_cmd_bundle(int argc, char **argv);
+int cli_cmd_device(int argc, char **argv);
 
 #endif

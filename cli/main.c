@@ -8,6 +8,7 @@ static const struct cli_command commands[] = {
     {"key", cli_cmd_key, "make signing and device keys"},
     {"root", cli_cmd_root, "create, rotate and verify the fleet's root of trust"},
     {"bundle", cli_cmd_bundle, "create, inspect and verify signed update bundles"},
+    {"device", cli_cmd_device, "provision a simulated device"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,223 @@
+/* agent.conf reader: one table of keys, each with its parser and the field it
+ * fills. Strict on purpose: a typo in a device's configuration must stop the
+ * agent with the line named, not silently fall back to a default. */
+#include "config.h"
+
+#include <nobrick/alloc.h>
+#include <nobrick/fileio.h>
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum kind { K_PATH, K_POW2, K_U64, K_U32, K_BOOL, K_TEXT, K_BACKEND, K_TRIES };
+
+struct key {
+    const char *name;
+    enum kind kind;
+    size_t off; /* of the field in struct agent_config */
+    size_t cap; /* text fields: buffer size */
+};
+
+#define FIELD(f) offsetof(struct agent_config, f)
+#define TEXT(f) FIELD(f), sizeof(((struct agent_config *)0)->f)
+
+static const struct key keys[] = {
+    {"flash", K_PATH, TEXT(flash)},
+    {"flash_backend", K_BACKEND, FIELD(backend), 0},
+    {"erase_size", K_POW2, FIELD(erase_size), 0},
+    {"write_size", K_POW2, FIELD(write_size), 0},
+    {"slot_size", K_U64, FIELD(slot_size), 0},
+    {"meta_size", K_U32, FIELD(meta_size), 0},
+    {"gold", K_BOOL, FIELD(gold), 0},
+    {"hw_class", K_TEXT, TEXT(hw_class)},
+    {"device_key", K_PATH, TEXT(device_key)},
+    {"health_dir", K_PATH, TEXT(health_dir)},
+    {"health_timeout_s", K_U32, FIELD(health_timeout_s), 0},
+    {"tries", K_TRIES, FIELD(tries), 0},
+    {"booted_file", K_PATH, TEXT(booted_file)},
+    {"support_contact", K_TEXT, TEXT(support_contact)},
+};
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+struct parser {
+    struct agent_config *cfg;
+    char dir[AGENT_PATH_MAX]; /* the config file's directory */
+    bool seen[N_KEYS];
+};
+
+static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    if (*s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* A path relative to the config file's directory unless absolute. */
+static const char *set_path(const struct parser *p, const char *v, char *dst, size_t cap)
+{
+    int n = v[0] == '/' ? snprintf(dst, cap, "%s", v) : snprintf(dst, cap, "%s/%s", p->dir, v);
+    return n < 0 || (size_t)n >= cap ? "path too long" : NULL;
+}
+
+/* Stores value v for key k; returns NULL or why the value is bad. */
+static const char *set_value(struct parser *p, const struct key *k, const char *v)
+{
+    char *field = (char *)p->cfg + k->off;
+    uint64_t n = 0;
+    switch (k->kind) {
+    case K_PATH:
+        return v[0] == '\0' ? "empty path" : set_path(p, v, field, k->cap);
+    case K_TEXT:
+        if (strlen(v) >= k->cap || v[0] == '\0')
+            return "empty or too long";
+        memcpy(field, v, strlen(v) + 1);
+        return NULL;
+    case K_BOOL:
+        if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+            return "not yes or no";
+        *(bool *)(void *)field = strcmp(v, "yes") == 0;
+        return NULL;
+    case K_BACKEND:
+        if (strcmp(v, "sim") != 0 && strcmp(v, "file") != 0)
+            return "not sim or file";
+        *(enum agent_flash_backend *)(void *)field =
+            strcmp(v, "sim") == 0 ? AGENT_FLASH_SIM : AGENT_FLASH_FILE;
+        return NULL;
+    case K_TRIES:
+        if (!parse_u64(v, 7, &n) || n == 0)
+            return "not a number in 1..7";
+        *(uint8_t *)(void *)field = (uint8_t)n;
+        return NULL;
+    case K_U64:
+        if (!parse_u64(v, UINT64_MAX, &n) || n == 0)
+            return "not a positive number";
+        *(uint64_t *)(void *)field = n;
+        return NULL;
+    case K_POW2:
+    case K_U32:
+        if (!parse_u64(v, UINT32_MAX, &n) || (k->kind == K_POW2 && (n == 0 || (n & (n - 1)) != 0)))
+            return k->kind == K_POW2 ? "not a power of two" : "not a number";
+        *(uint32_t *)(void *)field = (uint32_t)n;
+        return NULL;
+    }
+    return "unknown kind";
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+    return s;
+}
+
+/* One line (NUL-terminated, without its newline). */
+static enum nb_err parse_line(struct parser *p, char *line, unsigned lineno, struct nb_diag *diag)
+{
+    const char *file = p->cfg->path;
+    char *s = trim(line);
+    if (s[0] == '\0' || s[0] == '#')
+        return NB_OK;
+    char *eq = strchr(s, '=');
+    if (eq == NULL)
+        return nb_diag_set(diag, NB_EPARSE, "%s:%u: expected 'key = value'", file, lineno);
+    *eq = '\0';
+    const char *name = trim(s), *value = trim(eq + 1);
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (strcmp(keys[i].name, name) != 0)
+            continue;
+        if (p->seen[i])
+            return nb_diag_set(diag, NB_EPARSE, "%s:%u: key '%s' given twice", file, lineno, name);
+        p->seen[i] = true;
+        const char *why = set_value(p, &keys[i], value);
+        if (why != NULL)
+            return nb_diag_set(diag, NB_EPARSE, "%s:%u: key '%s': '%s' is %s", file, lineno, name,
+                               value, why);
+        return NB_OK;
+    }
+    return nb_diag_set(diag, NB_EPARSE, "%s:%u: unknown key '%s'", file, lineno, name);
+}
+
+static void set_defaults(struct parser *p)
+{
+    struct agent_config *c = p->cfg;
+    c->backend = AGENT_FLASH_SIM;
+    c->erase_size = 4096;
+    c->write_size = 16;
+    c->health_timeout_s = 30;
+    c->tries = 3;
+    (void)set_path(p, "booted", c->booted_file, sizeof c->booted_file);
+}
+
+static enum nb_err check_required(const struct parser *p, struct nb_diag *diag)
+{
+    const struct agent_config *c = p->cfg;
+    const char *missing = c->flash[0] == '\0'      ? "flash"
+                          : c->slot_size == 0      ? "slot_size"
+                          : c->hw_class[0] == '\0' ? "hw_class"
+                                                   : NULL;
+    if (missing != NULL)
+        return nb_diag_set(diag, NB_EPARSE, "%s: key '%s' is required", c->path, missing);
+    if (c->write_size > c->erase_size)
+        return nb_diag_set(diag, NB_EPARSE, "%s: write_size %u is larger than erase_size %u",
+                           c->path, c->write_size, c->erase_size);
+    return NB_OK;
+}
+
+static enum nb_err parse_text(struct parser *p, char *text, struct nb_diag *diag)
+{
+    unsigned lineno = 1;
+    for (char *line = text; line != NULL; lineno++) {
+        char *nl = strchr(line, '\n');
+        if (nl != NULL)
+            *nl = '\0';
+        enum nb_err err = parse_line(p, line, lineno, diag);
+        if (err != NB_OK)
+            return err;
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+    return check_required(p, diag);
+}
+
+enum nb_err agent_config_load(const char *path, struct agent_config *out, struct nb_diag *diag)
+{
+    struct agent_config *c = nb_calloc(1, sizeof *c);
+    struct parser p = {.cfg = c};
+    uint8_t *text = NULL;
+    size_t len = 0;
+    enum nb_err err = NB_ENOMEM;
+    if (c == NULL)
+        goto out;
+    int n = snprintf(c->path, sizeof c->path, "%s", path);
+    const char *slash = strrchr(path, '/');
+    int d = slash == NULL ? snprintf(p.dir, sizeof p.dir, ".")
+                          : snprintf(p.dir, sizeof p.dir, "%.*s", (int)(slash - path), path);
+    err = NB_ELENGTH;
+    if (n < 0 || (size_t)n >= sizeof c->path || d < 0 || (size_t)d >= sizeof p.dir)
+        goto out;
+    if (slash == path)
+        p.dir[0] = '\0'; /* "/agent.conf": relative paths start at "/" */
+    set_defaults(&p);
+    err = nb_file_read(path, AGENT_CONFIG_MAX, &text, &len, diag);
+    if (err == NB_OK && memchr(text, '\0', len) != NULL)
+        err = nb_diag_set(diag, NB_EPARSE, "%s: NUL byte in the file", path);
+    if (err == NB_OK)
+        err = parse_text(&p, (char *)text, diag);
+    if (err == NB_OK)
+        *out = *c;
+out:
+    nb_free(text);
+    nb_free(c);
+    return err;
+}

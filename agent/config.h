@@ -1,0 +1,48 @@
+/* agent.conf: the device's configuration, shared by nobrick-agent and
+ * nobrick-boot (agent/config.c). `key = value` lines, `#` comments, strict:
+ * an unknown or duplicate key or a bad value is an error naming the file,
+ * the line and the key. Paths are relative to the config file's directory.
+ * docs/agent.md is the reference. */
+#ifndef AGENT_CONFIG_H
+#define AGENT_CONFIG_H
+
+#include <nobrick/err.h>
+#include <nobrick/release.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define AGENT_PATH_MAX 1024
+#define AGENT_CONFIG_MAX (64 * 1024) /* bytes of agent.conf */
+#define AGENT_CONTACT_MAX 127
+
+/* How the flash is reached: the power-cut simulator (default) or a plain
+ * file / block device (flash_file.h). */
+enum agent_flash_backend { AGENT_FLASH_SIM, AGENT_FLASH_FILE };
+
+struct agent_config {
+    char path[AGENT_PATH_MAX]; /* the config file itself */
+    char flash[AGENT_PATH_MAX];
+    enum agent_flash_backend backend;
+    uint32_t erase_size, write_size;
+    uint64_t slot_size;
+    uint32_t meta_size; /* 0: NB_LAYOUT_META_DEFAULT */
+    bool gold;
+    char hw_class[NB_HW_CLASS_MAX + 1];
+    char device_key[AGENT_PATH_MAX]; /* empty: no key (no encrypted bundles) */
+    char health_dir[AGENT_PATH_MAX]; /* empty: no health checks */
+    uint32_t health_timeout_s;
+    uint8_t tries; /* trial boots of a new image */
+    char booted_file[AGENT_PATH_MAX];
+    char support_contact[AGENT_CONTACT_MAX + 1]; /* empty: none */
+};
+
+/* Reads and checks path. Defaults: flash_backend sim, erase_size 4096,
+ * write_size 16, gold no, health_timeout_s 30, tries 3, booted_file
+ * "booted"; flash, slot_size and hw_class are required. NB_ENOENT / NB_EIO
+ * for the file, NB_EPARSE with diag "FILE:LINE: key 'K': why" otherwise.
+ * *out is written only on success. */
+NB_MUST_CHECK enum nb_err agent_config_load(const char *path, struct agent_config *out,
+                                            struct nb_diag *diag);
+
+#endif
