@@ -1,0 +1,80 @@
+# Helpers for the nobrick-server integration tests (sourced, not run):
+# a work directory with keys and a root, the server started on 127.0.0.1
+# with a free port and a temporary SQLite database, stopped on exit, and
+# assertions on HTTP status codes and JSON bodies (curl + jq).
+# Env: NB_BIN = the build directory.
+set -euo pipefail
+
+bin="$(cd "${NB_BIN:?NB_BIN must name the build directory}" && pwd)"
+nobrick="$bin/nobrick"
+server="$bin/nobrick-server"
+[ -x "$server" ] || { echo "no nobrick-server at $server" >&2; exit 1; }
+work=$(mktemp -d)
+server_pid=
+stop_server() {
+    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    server_pid=
+}
+trap 'stop_server; rm -rf "$work"' EXIT
+cd "$work"
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL: $*" >&2
+}
+finish() {
+    stop_server
+    echo "$pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+}
+
+# Keys and a root for the fleet (director key dir.key, release key rel.key).
+make_fleet() {
+    for k in r1:root rel:release dir:director; do
+        "$nobrick" key new "${k#*:}" "${k%%:*}" >/dev/null
+    done
+    "$nobrick" root new --key r1.key --threshold 1 --release-key rel.pub \
+        --director-key dir.pub --endpoint https://ota.example.com --expires-days 365 \
+        --out root.json >/dev/null
+}
+
+# start_server [EXTRA OPTIONS...]: sets $base (http://127.0.0.1:PORT).
+start_server() {
+    "$server" --db "sqlite:$work/server.db" --data "$work/data" --listen 127.0.0.1:0 \
+        --director-key dir.key --root root.json "$@" 2>"$work/server.log" &
+    server_pid=$!
+    local port=
+    for _ in $(seq 1 100); do
+        port=$(sed -nE 's/.*listening on [0-9.]+:([0-9]+).*/\1/p' "$work/server.log")
+        [ -n "$port" ] && break
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -n "$port" ] || { cat "$work/server.log" >&2; echo "server did not start" >&2; exit 1; }
+    base="http://127.0.0.1:$port"
+}
+
+# req METHOD PATH [CURL ARGS...]: sets $status and $body.
+req() {
+    local method=$1 path=$2
+    shift 2
+    body=$(curl -sS -o - -w '\n%{http_code}' -X "$method" "$@" "$base$path") || true
+    status=${body##*$'\n'}
+    body=${body%$'\n'*}
+}
+
+# expect_status WANT WHAT: checks the last req's status.
+expect_status() {
+    if [ "$status" = "$1" ]; then ok; else bad "$2: status $status, want $1: $body"; fi
+}
+
+# expect_jq FILTER WHAT: the last body satisfies the jq filter (true).
+expect_jq() {
+    if jq -e "$1" >/dev/null 2>&1 <<<"$body"; then ok; else bad "$2: jq '$1' on: $body"; fi
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# nobrick-server start-up and shutdown: /healthz, /metrics, unknown routes
+# and methods, bad command lines, `token create`, and a graceful exit 0 on
+# SIGTERM.
+. "$(dirname "$0")/server_lib.sh"
+make_fleet
+
+# Bad command lines exit 2 (usage) or 1 (start-up failure), never serve.
+rc=0; "$server" --bogus x 2>/dev/null || rc=$?
+[ "$rc" -eq 2 ] && ok || bad "unknown option exit $rc"
+rc=0; "$server" --db "sqlite:$work/x.db" --data "$work/d" --director-key dir.key \
+    --root root.json --listen nonsense 2>/dev/null || rc=$?
+[ "$rc" -eq 1 ] && ok || bad "bad --listen exit $rc"
+rc=0; "$server" --db "sqlite:$work/x.db" --data "$work/d" --director-key rel.key \
+    --root root.json --listen 127.0.0.1:0 2>err.txt || rc=$?
+[ "$rc" -eq 1 ] && grep -q "not a director key" err.txt && ok || bad "release key as director"
+
+start_server
+req GET /healthz
+expect_status 200 healthz
+expect_jq '.status == "ok" and .schema_version >= 1' healthz
+req GET /metrics
+expect_status 200 metrics
+grep -q '^nobrick_http_requests_2xx_total [1-9]' <<<"$body" && ok || bad "metrics: $body"
+req GET /no/such/thing
+expect_status 404 "unknown path"
+expect_jq '.error.code == "E_NOENT"' "unknown path"
+req DELETE /healthz
+expect_status 405 "wrong method"
+
+# token create on the server host (the database is shared with the server).
+tok=$("$server" token create --role admin --name first --db "sqlite:$work/server.db" 2>/dev/null)
+[[ "$tok" =~ ^nbt_[0-9a-f]{64}$ ]] && ok || bad "token create printed '$tok'"
+rc=0; "$server" token create --role root --db "sqlite:$work/server.db" 2>/dev/null || rc=$?
+[ "$rc" -eq 2 ] && ok || bad "token create --role root exit $rc"
+
+# SIGTERM: a clean exit 0, logged.
+kill -TERM "$server_pid"
+rc=0; wait "$server_pid" || rc=$?
+server_pid=
+[ "$rc" -eq 0 ] && ok || bad "exit after SIGTERM: $rc"
+grep -q "shutting down" server.log && grep -q "stopped" server.log && ok || bad "shutdown log"
+finish
