@@ -5,6 +5,11 @@
 
 #include "http.h"
 
-extern const struct http_routes api_health_routes; /* /healthz, /metrics */
+extern const struct http_routes api_health_routes;     /* /healthz, /metrics */
+extern const struct http_routes api_device_routes;     /* /api/v1/device/... (devices) */
+extern const struct http_routes api_release_routes;    /* /api/v1/releases */
+extern const struct http_routes api_fleet_routes;      /* /api/v1/devices (operators) */
+extern const struct http_routes api_deployment_routes; /* /api/v1/deployments */
+extern const struct http_routes api_token_routes;      /* /api/v1/tokens, /api/v1/audit */
 
 #endif

@@ -153,3 +153,15 @@ enum nb_err auth_verify_device(const char *pubkey_hex, const char *device_id, co
         return NB_ESIG;
     return nb_ed25519_verify(pub, pae, pae_len, sig);
 }
+
+struct store_audit auth_audit(const struct auth_principal *who, int64_t now, const char *action,
+                              const char *object)
+{
+    struct store_audit au;
+    memset(&au, 0, sizeof au);
+    au.at = now;
+    memcpy(au.actor, who->actor, sizeof au.actor);
+    (void)snprintf(au.action, sizeof au.action, "%s", action);
+    (void)snprintf(au.object, sizeof au.object, "%s", object);
+    return au;
+}

@@ -48,6 +48,11 @@ NB_MUST_CHECK enum nb_err auth_create_device_token(struct store *st, const char 
                                                    int64_t now, uint32_t ttl_s,
                                                    char token_out[AUTH_TOKEN_LEN + 1]);
 
+/* An audit entry by who, at now: action ("release.upload"), object
+ * ("release:4"); the caller may add a detail (JSON object text). */
+struct store_audit auth_audit(const struct auth_principal *who, int64_t now, const char *action,
+                              const char *object);
+
 /* A fresh random challenge, hex. */
 NB_MUST_CHECK enum nb_err auth_new_challenge(char out[AUTH_CHALLENGE_HEX + 1]);
 

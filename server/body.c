@@ -128,3 +128,17 @@ bool body_uint(struct http_req *req, const json_t *obj, const char *field, uint6
     *out = (uint64_t)json_integer_value(v);
     return true;
 }
+
+bool body_parse_id(const char *s, int64_t *out)
+{
+    int64_t v = 0;
+    if (s[0] == '\0' || s[0] == '0' || strlen(s) > 18)
+        return false;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        v = v * 10 + (*s - '0');
+    }
+    *out = v;
+    return true;
+}

@@ -33,4 +33,7 @@ bool body_uint(struct http_req *req, const json_t *obj, const char *field, uint6
 /* The same check as body_name, for names from paths and query strings. */
 bool body_is_name(const char *s);
 
+/* A positive decimal id from a path (no sign, no leading zero, < 10^18). */
+bool body_parse_id(const char *s, int64_t *out);
+
 #endif

@@ -78,3 +78,41 @@ expect_status() {
 expect_jq() {
     if jq -e "$1" >/dev/null 2>&1 <<<"$body"; then ok; else bad "$2: jq '$1' on: $body"; fi
 }
+
+# Devices: NAME.key/NAME.pub from `nobrick key new device NAME`.
+dev_pub() { jq -r .ed25519 "$1.pub"; }
+dev_id() { jq -r .keyid "$1.pub"; }
+
+# device_sign NAME PAYLOAD: hex Ed25519 signature by NAME's identity key over
+# PAE("application/vnd.nobrick.device-auth", PAYLOAD), made with openssl.
+device_sign() {
+    local seed type=application/vnd.nobrick.device-auth
+    seed=$(jq -r .ed25519_seed "$1.key")
+    printf '302e020100300506032b657004220420%s' "$seed" | xxd -r -p |
+        openssl pkey -inform DER -out "$1.pem" 2>/dev/null
+    printf 'DSSEv1 %d %s %d %s' ${#type} "$type" ${#2} "$2" >"$1.msg"
+    openssl pkeyutl -sign -inkey "$1.pem" -rawin -in "$1.msg" | xxd -p | tr -d '\n'
+}
+
+# device_login NAME: challenge, signature, token; sets $dtok.
+device_login() {
+    local id ch sig
+    id=$(dev_id "$1")
+    req POST /api/v1/device/challenge -d "{\"device_id\":\"$id\"}"
+    ch=$(jq -r .challenge <<<"$body")
+    sig=$(device_sign "$1" "$id:$ch")
+    req POST /api/v1/device/token -d "{\"device_id\":\"$id\",\"challenge\":\"$ch\",\"signature\":\"$sig\"}"
+    dtok=$(jq -r .token <<<"$body")
+}
+
+# admin_token: bootstraps an admin token on the server's database; sets $adm.
+admin_token() {
+    adm=$("$server" token create --role admin --db "sqlite:$work/server.db" 2>/dev/null)
+}
+
+# A bundle for hardware class thermo signed by rel.key: fw.nbb (version $1).
+make_bundle() {
+    head -c 300000 /dev/urandom >fw.img
+    "$nobrick" bundle create --image fw.img --version "$1" --security-counter 3 \
+        --hw-class thermo --key rel.key --out "${2:-fw.nbb}" >/dev/null
+}
