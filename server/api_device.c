@@ -326,6 +326,24 @@ static void instruct(struct srv *srv, struct http_req *req, struct store_assignm
     nb_free(text);
 }
 
+/* A device that polls faster than --min-checkin-interval gets 429 and
+ * when to come back, and its check-in is not recorded. */
+static bool too_soon(const struct srv *srv, struct http_req *req, const struct store_device *d,
+                     int64_t now)
+{
+    int64_t wait = d->last_seen + (int64_t)srv->cfg.min_checkin_s - now;
+    if (d->last_seen == 0 || wait <= 0)
+        return false;
+    char v[24];
+    (void)snprintf(v, sizeof v, "%lld", (long long)wait);
+    http_reply_error(req, MHD_HTTP_TOO_MANY_REQUESTS, "E_BUSY", NULL,
+                     "check-ins are at least %u s apart; retry after %s s", srv->cfg.min_checkin_s,
+                     v);
+    (void)MHD_add_response_header(req->resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
+    srv_metric_add(SRV_M_THROTTLED, 1);
+    return true;
+}
+
 /* Settles the assignment from the version the device runs, or instructs. */
 static void answer_checkin(struct srv *srv, struct http_req *req, struct store_assignment *a,
                            const struct store_release *r, const struct checkin_req *in)
@@ -353,8 +371,10 @@ static void checkin(struct srv *srv, struct http_req *req)
     struct store_device d;
     if (!parse_checkin(req, &in) || !caller(srv, req, &d))
         return;
-    srv_metric_add(SRV_M_CHECKINS, 1);
     in.c.at = srv_now();
+    if (too_soon(srv, req, &d, in.c.at))
+        return;
+    srv_metric_add(SRV_M_CHECKINS, 1);
     struct store_assignment a;
     struct store_release r;
     enum nb_err err = srv->store.ops->device_checkin(&srv->store, d.id, &in.c);

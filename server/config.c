@@ -39,6 +39,8 @@ static const struct option options[] = {
     OPT("device-token-ttl", K_U32, device_token_ttl_s, "seconds a device token lives (900)"),
     OPT("instruction-ttl", K_U32, instruction_ttl_s, "seconds an instruction is valid (3600)"),
     OPT("retry-after", K_U32, retry_after_s, "Retry-After seconds when busy (30)"),
+    OPT("min-checkin-interval", K_U32, min_checkin_s,
+        "seconds a device must wait between check-ins, else 429 (10)"),
     OPT("max-json-body", K_SIZE, max_json_body, "bytes of a JSON body (65536)"),
     OPT("max-upload", K_U64, max_upload, "bytes of an uploaded bundle (4 GiB)"),
 };
@@ -56,6 +58,7 @@ void srv_config_defaults(struct srv_config *cfg)
     cfg->challenge_ttl_s = 60;
     cfg->instruction_ttl_s = 3600;
     cfg->retry_after_s = 30;
+    cfg->min_checkin_s = 10;
     cfg->max_json_body = 64 * 1024;
     cfg->max_upload = UINT64_C(4) << 30;
 }
@@ -94,8 +97,9 @@ static enum nb_err set_value(struct srv_config *cfg, const struct option *o, con
     unsigned long long max = o->kind == K_U32    ? UINT32_MAX
                              : o->kind == K_SIZE ? SIZE_MAX
                                                  : UINT64_MAX;
-    if (end == NULL || *end != '\0' || n > max || n == 0)
-        return nb_diag_set(diag, NB_EINVAL, "--%s: '%.40s' is not a positive integer", o->name, v);
+    if (end == NULL || *end != '\0' || n > max)
+        return nb_diag_set(diag, NB_EINVAL, "--%s: '%.40s' is not an integer 0..%llu", o->name, v,
+                           max);
     if (o->kind == K_U32) {
         uint32_t x = (uint32_t)n;
         memcpy(field, &x, sizeof x);

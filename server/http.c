@@ -31,6 +31,7 @@ struct conn_state {
     const struct http_route *route;
     uint8_t *buf;
     size_t len, cap;
+    uint64_t drained; /* body bytes dropped after a refusal */
     struct artifact_upload up;
     bool up_open, started;
     struct http_server *h;
@@ -330,6 +331,28 @@ static void run_handler(struct conn_state *cs)
     cs->route->fn(cs->h->srv, req);
 }
 
+/* MHD can queue a response only before the body or after all of it, so a
+ * refused body (too large, or none expected) is read and dropped, up to
+ * DRAIN_MAX more bytes, and the error goes out at the end; a client that
+ * sends more is cut off. */
+#define DRAIN_MAX (1024 * 1024)
+
+static enum MHD_Result on_body(struct conn_state *cs, const char *data, size_t *size)
+{
+    size_t n = *size;
+    *size = 0;
+    if (cs->req.resp != NULL) {
+        cs->drained += n;
+        return cs->drained > DRAIN_MAX ? MHD_NO : MHD_YES;
+    }
+    if (cs->route->body == HTTP_BODY_NONE)
+        http_reply_error(&cs->req, MHD_HTTP_BAD_REQUEST, "E_PARSE", NULL,
+                         "this request takes no body");
+    else if (!take_body(cs, data, n))
+        cs->drained = n;
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -352,18 +375,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return send_reply(cs);
         return MHD_YES;
     }
-    if (*upload_data_size > 0) {
-        size_t n = *upload_data_size;
-        *upload_data_size = 0;
-        if (cs->route->body == HTTP_BODY_NONE || !take_body(cs, upload_data, n)) {
-            if (cs->req.resp == NULL)
-                http_reply_error(&cs->req, MHD_HTTP_BAD_REQUEST, "E_PARSE", NULL,
-                                 "this request takes no body");
-            return send_reply(cs);
-        }
-        return MHD_YES;
-    }
-    run_handler(cs);
+    if (*upload_data_size > 0)
+        return on_body(cs, upload_data, upload_data_size);
+    if (cs->req.resp == NULL)
+        run_handler(cs);
     return send_reply(cs);
 }
 

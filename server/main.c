@@ -90,6 +90,10 @@ static enum nb_err check_config(const struct srv_config *c, struct nb_diag *diag
 {
     if (c->db_url == NULL || c->data_dir == NULL || c->director_key == NULL || c->root_path == NULL)
         return nb_diag_set(diag, NB_EINVAL, "--db, --data, --director-key and --root are required");
+    if (c->threads == 0 || c->max_inflight == 0 || c->max_json_body == 0 || c->max_upload == 0)
+        return nb_diag_set(
+            diag, NB_EINVAL,
+            "--threads, --max-inflight, --max-json-body and --max-upload must be > 0");
     enum srv_log_level level;
     if (srv_log_parse_level(c->log_level, &level) != NB_OK)
         return nb_diag_set(diag, NB_EINVAL, "--log-level: debug, info, warn or error");

@@ -14,6 +14,7 @@
     X(SRV_M_REQ_4XX, "nobrick_http_requests_4xx_total", "counter", "Requests answered 4xx")        \
     X(SRV_M_REQ_5XX, "nobrick_http_requests_5xx_total", "counter", "Requests answered 5xx")        \
     X(SRV_M_SHED, "nobrick_http_shed_total", "counter", "Requests refused with 503 under load")    \
+    X(SRV_M_THROTTLED, "nobrick_device_throttled_total", "counter", "Check-ins refused with 429")  \
     X(SRV_M_INFLIGHT, "nobrick_http_inflight", "gauge", "Requests being handled")                  \
     X(SRV_M_CHECKINS, "nobrick_device_checkins_total", "counter", "Device check-ins")              \
     X(SRV_M_INSTRUCTIONS, "nobrick_director_instructions_total", "counter",                        \

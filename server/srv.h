@@ -28,14 +28,15 @@ struct srv_config {
     uint32_t device_token_ttl_s; /* lifetime of a device's bearer token */
     uint32_t challenge_ttl_s;    /* lifetime of an authentication challenge */
     uint32_t instruction_ttl_s;  /* expiry of a director instruction */
-    uint32_t retry_after_s;      /* Retry-After of 503 and 429 answers */
+    uint32_t retry_after_s;      /* Retry-After of 503 answers */
+    uint32_t min_checkin_s;      /* faster check-ins get 429 */
     size_t max_json_body;        /* bytes of a JSON request body */
     uint64_t max_upload;         /* bytes of an uploaded bundle */
 };
 
 /* Sensible defaults: 4 threads, 256 requests in flight, poll every 900 s
  * +- 180 s, 900 s device tokens, 60 s challenges, 3600 s instructions, 64 KiB
- * JSON bodies, 4 GiB bundles. */
+ * JSON bodies, 4 GiB bundles, 10 s between a device's check-ins. */
 void srv_config_defaults(struct srv_config *cfg);
 
 struct srv {
