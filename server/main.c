@@ -32,55 +32,69 @@ static int fail(const char *what, enum nb_err err, const struct nb_diag *diag)
 
 /* ---- token create ------------------------------------------------------------------ */
 
-static int token_create(int argc, char **argv)
-{
-    const char *role_name = NULL, *name = "bootstrap";
+struct token_args {
+    enum store_role role;
+    const char *name;
     struct srv_config cfg;
-    srv_config_defaults(&cfg);
-    int n = 0;
+};
+
+/* --role ROLE [--name NAME] and the store options; false after a message. */
+static bool parse_token_args(int argc, char **argv, struct token_args *t)
+{
+    const char *role_name = NULL;
     char *rest[16];
+    int n = 0;
+    t->name = "bootstrap";
+    srv_config_defaults(&t->cfg);
     for (int i = 3; i < argc && n < 14; i++) {
         if (strcmp(argv[i], "--role") == 0 && i + 1 < argc)
             role_name = argv[++i];
         else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
-            name = argv[++i];
+            t->name = argv[++i];
         else
             rest[n++] = argv[i];
     }
     struct nb_diag diag = {{0}};
-    enum store_role role;
-    if (role_name == NULL || store_role_parse(role_name, &role) != NB_OK ||
-        role == STORE_ROLE_DEVICE) {
+    if (role_name == NULL || store_role_parse(role_name, &t->role) != NB_OK ||
+        t->role == STORE_ROLE_DEVICE) {
         fprintf(stderr, "nobrick-server: token create: --role viewer, operator or admin\n");
-        return 2;
+        return false;
     }
-    enum nb_err err = config_load(&cfg, n, rest, 0, &diag);
-    if (err != NB_OK || cfg.db_url == NULL) {
+    if (config_load(&t->cfg, n, rest, 0, &diag) != NB_OK || t->cfg.db_url == NULL) {
         fprintf(stderr, "nobrick-server: token create: %s\n",
-                err != NB_OK ? diag.msg : "--db (or a --config naming db) is required");
+                diag.msg[0] != '\0' ? diag.msg : "--db (or a --config naming db) is required");
+        return false;
+    }
+    return true;
+}
+
+static int token_create(int argc, char **argv)
+{
+    struct token_args t;
+    if (!parse_token_args(argc, argv, &t)) {
+        config_free();
         return 2;
     }
+    struct nb_diag diag = {{0}};
     struct store st;
-    err = store_open(cfg.db_url, &st, &diag);
-    if (err != NB_OK)
-        return fail("token create", err, &diag);
-    struct store_audit au;
-    memset(&au, 0, sizeof au);
-    au.at = srv_now();
-    (void)snprintf(au.actor, sizeof au.actor, "cli (server host)");
-    (void)snprintf(au.action, sizeof au.action, "token.create");
-    (void)snprintf(au.detail, sizeof au.detail, "{\"role\":\"%s\"}", store_role_name(role));
+    enum nb_err err = store_open(t.cfg.db_url, &st, &diag);
     char token[AUTH_TOKEN_LEN + 1];
     int64_t id = 0;
-    (void)snprintf(au.object, sizeof au.object, "token");
-    err = auth_create_api_token(&st, role, name, au.at, &au, token, &id);
-    store_close(&st);
+    if (err == NB_OK) {
+        struct auth_principal cli = {.role = STORE_ROLE_ADMIN};
+        (void)snprintf(cli.actor, sizeof cli.actor, "cli (server host)");
+        struct store_audit au = auth_audit(&cli, srv_now(), "token.create", "token");
+        (void)snprintf(au.detail, sizeof au.detail, "{\"role\":\"%s\",\"name\":\"%.40s\"}",
+                       store_role_name(t.role), t.name);
+        err = auth_create_api_token(&st, t.role, t.name, au.at, &au, token, &id);
+        store_close(&st);
+    }
     config_free();
     if (err != NB_OK)
         return fail("token create", err, &diag);
     printf("%s\n", token);
-    fprintf(stderr, "created %s token %lld (%s); it is shown only once\n", store_role_name(role),
-            (long long)id, name);
+    fprintf(stderr, "created %s token %lld (%s); it is shown only once\n", store_role_name(t.role),
+            (long long)id, t.name);
     return 0;
 }
 

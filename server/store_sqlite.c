@@ -586,44 +586,45 @@ static enum nb_err configure(struct sq *q, struct nb_diag *diag)
     return err;
 }
 
+static const struct store_ops sqlite_ops = {
+    .close = sqlite_close,
+    .ping = sqlite_ping,
+    .schema_version = sqlite_schema_version,
+    .device_add = device_add,
+    .device_get = device_get,
+    .device_list = device_list,
+    .device_set_state = device_set_state,
+    .device_set_group = device_set_group,
+    .device_set_tags = device_set_tags,
+    .device_get_tags = device_get_tags,
+    .device_checkin = device_checkin,
+    .challenge_put = challenge_put,
+    .challenge_take = challenge_take,
+    .token_add = token_add,
+    .token_find = token_find,
+    .token_revoke = token_revoke,
+    .token_list = token_list,
+    .token_purge = token_purge,
+    .release_add = sq_release_add,
+    .release_get = sq_release_get,
+    .release_list = sq_release_list,
+    .release_withdraw = sq_release_withdraw,
+    .deployment_add = sq_deployment_add,
+    .deployment_get = sq_deployment_get,
+    .deployment_list = sq_deployment_list,
+    .deployment_cancel = sq_deployment_cancel,
+    .assignment_list = sq_assignment_list,
+    .assignment_current = sq_assignment_current,
+    .assignment_get = sq_assignment_get,
+    .assignment_update = sq_assignment_update,
+    .report_add = sq_report_add,
+    .report_list = sq_report_list,
+    .audit_append = sq_audit_append,
+    .audit_list = sq_audit_list,
+};
+
 enum nb_err store_sqlite_open(const char *path, struct store *out, struct nb_diag *diag)
 {
-    static const struct store_ops ops = {
-        .close = sqlite_close,
-        .ping = sqlite_ping,
-        .schema_version = sqlite_schema_version,
-        .device_add = device_add,
-        .device_get = device_get,
-        .device_list = device_list,
-        .device_set_state = device_set_state,
-        .device_set_group = device_set_group,
-        .device_set_tags = device_set_tags,
-        .device_get_tags = device_get_tags,
-        .device_checkin = device_checkin,
-        .challenge_put = challenge_put,
-        .challenge_take = challenge_take,
-        .token_add = token_add,
-        .token_find = token_find,
-        .token_revoke = token_revoke,
-        .token_list = token_list,
-        .token_purge = token_purge,
-        .release_add = sq_release_add,
-        .release_get = sq_release_get,
-        .release_list = sq_release_list,
-        .release_withdraw = sq_release_withdraw,
-        .deployment_add = sq_deployment_add,
-        .deployment_get = sq_deployment_get,
-        .deployment_list = sq_deployment_list,
-        .deployment_cancel = sq_deployment_cancel,
-        .assignment_list = sq_assignment_list,
-        .assignment_current = sq_assignment_current,
-        .assignment_get = sq_assignment_get,
-        .assignment_update = sq_assignment_update,
-        .report_add = sq_report_add,
-        .report_list = sq_report_list,
-        .audit_append = sq_audit_append,
-        .audit_list = sq_audit_list,
-    };
     struct sq *q = nb_calloc(1, sizeof *q);
     if (q == NULL)
         return nb_diag_set(diag, NB_ENOMEM, "out of memory");
@@ -638,7 +639,7 @@ enum nb_err store_sqlite_open(const char *path, struct store *out, struct nb_dia
         err = configure(q, diag);
     if (err == NB_OK)
         err = migrate(q, diag);
-    struct store s = {&ops, q};
+    struct store s = {&sqlite_ops, q};
     if (err != NB_OK) {
         sqlite_close(&s);
         return err;

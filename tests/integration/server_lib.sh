@@ -11,10 +11,19 @@ server="$bin/nobrick-server"
 [ -x "$server" ] || { echo "no nobrick-server at $server" >&2; exit 1; }
 work=$(mktemp -d)
 server_pid=
+server_rc=0
+# Stops the server with SIGTERM; a non-zero exit (a crash, or a leak the
+# sanitizers report at exit) is remembered in server_rc and fails the test.
 stop_server() {
     if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
         kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
+        local rc=0
+        wait "$server_pid" 2>/dev/null || rc=$?
+        if [ "$rc" -ne 0 ]; then
+            server_rc=$rc
+            echo "server exited with $rc:" >&2
+            tail -n 40 "$work/server.log" >&2
+        fi
     fi
     server_pid=
 }
@@ -30,6 +39,7 @@ bad() {
 }
 finish() {
     stop_server
+    [ "$server_rc" -eq 0 ] || bad "server exit status $server_rc"
     echo "$pass passed, $fail failed"
     [ "$fail" -eq 0 ]
 }
