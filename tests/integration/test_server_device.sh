@@ -95,6 +95,10 @@ h=$(hdrs -H "Range: bytes=0-9" -H 'If-Range: "0000"')
 grep -q "^HTTP/1.1 200" <<<"$h" && [ "$(stat -c %s part.bin)" -eq "$size" ] && ok ||
     bad "If-Range mismatch must send all: $h"
 
+h=$(curl -sS -I "${D[@]}" "$base$url" | tr -d '\r')
+grep -q "^HTTP/1.1 200" <<<"$h" && grep -q "^Content-Length: $size" <<<"$h" &&
+    grep -q "^Accept-Ranges: bytes" <<<"$h" && ok || bad "HEAD: $h"
+
 # --- status reports -----------------------------------------------------------------------
 rep() { req POST /api/v1/device/reports "${D[@]}" -d "$1"; }
 rep "{\"report_id\":\"r1\",\"deployment_id\":$dep,\"state\":\"downloading\",\"progress\":50}"
