@@ -26,10 +26,10 @@ expect_status 409 "same bundle twice"
 
 # --- enrolment, approval, login ---------------------------------------------------
 id=$(dev_id dev)
-req POST /api/v1/device/enrol -d "{\"public_key\":\"$(dev_pub dev)\",\"hw_class\":\"thermo\"}"
+enrol dev thermo
 expect_status 201 "enrol"
 expect_jq ".device_id == \"$id\" and .state == \"pending\"" "enrol body"
-req POST /api/v1/device/enrol -d "{\"public_key\":\"$(dev_pub dev)\",\"hw_class\":\"valve\"}"
+enrol dev valve
 expect_status 409 "enrol with another class"
 device_login dev
 expect_status 403 "login while pending"
