@@ -1,0 +1,300 @@
+/* The server's store: every persistent fact of the control plane (devices,
+ * tokens, releases, deployments and their per-device assignments, status
+ * reports, the audit log) behind one const ops table and a context, chosen
+ * once at start-up from the --db URL scheme (store.c). Backends: SQLite
+ * (store_sqlite*.c); PostgreSQL later. Both must pass tests/unit/test_store.c,
+ * which uses only this header. SQL lives only in the backends.
+ *
+ * Conventions: every op returns an enum nb_err (NB_ENOENT for a missing row,
+ * NB_EEXIST for a unique conflict, NB_EINVAL for a forbidden transition,
+ * NB_EIO for a backend failure); outputs are written only on success. Each
+ * mutating op is one transaction; when given a struct store_audit it appends
+ * the audit entry in that same transaction, so no change is ever recorded
+ * without its author (and no audit entry without its change). Records hold
+ * fixed-size strings: no ownership to track. Times are UNIX seconds. */
+#ifndef NOBRICK_SERVER_STORE_H
+#define NOBRICK_SERVER_STORE_H
+
+#include <nobrick/err.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_ID_MAX 64     /* device ids: hex keyid of the Ed25519 key */
+#define STORE_NAME_MAX 63   /* hardware class, group, tag, token name, version */
+#define STORE_TEXT_MAX 511  /* messages, slot states (JSON), details */
+#define STORE_HASH_HEX 64   /* hex SHA-256 */
+#define STORE_MAX_TAGS 16   /* per device */
+#define STORE_LIST_MAX 1000 /* rows one list call returns at most */
+
+enum store_device_state {
+    STORE_DEVICE_PENDING,        /* enrolled, waiting for an operator */
+    STORE_DEVICE_PREAUTHORIZED,  /* known to the operator, not yet enrolled */
+    STORE_DEVICE_ACTIVE,         /* may authenticate and get updates */
+    STORE_DEVICE_DECOMMISSIONED, /* never again */
+};
+
+struct store_device {
+    char id[STORE_ID_MAX + 1];
+    char pubkey[STORE_HASH_HEX + 1]; /* hex Ed25519 public key */
+    char hw_class[STORE_NAME_MAX + 1];
+    enum store_device_state state;
+    char group[STORE_NAME_MAX + 1]; /* "" when none */
+    int64_t created_at;
+    int64_t last_seen; /* 0: never checked in */
+    /* What the device said at its last check-in. */
+    char installed_version[STORE_NAME_MAX + 1];
+    uint64_t security_counter;
+    char slots[STORE_TEXT_MAX + 1];       /* JSON object text, "" when none */
+    char last_result[STORE_TEXT_MAX + 1]; /* "" when none */
+};
+
+/* Filters of device_list; empty strings and has_state=false match all. */
+struct store_device_filter {
+    bool has_state;
+    enum store_device_state state;
+    char hw_class[STORE_NAME_MAX + 1];
+    char group[STORE_NAME_MAX + 1];
+    char tag[STORE_NAME_MAX + 1];
+};
+
+/* What a device reports at check-in. */
+struct store_checkin {
+    char installed_version[STORE_NAME_MAX + 1];
+    uint64_t security_counter;
+    char slots[STORE_TEXT_MAX + 1];
+    char last_result[STORE_TEXT_MAX + 1];
+    int64_t at;
+};
+
+enum store_role { STORE_ROLE_VIEWER, STORE_ROLE_OPERATOR, STORE_ROLE_ADMIN, STORE_ROLE_DEVICE };
+
+struct store_token {
+    int64_t id;
+    char hash[STORE_HASH_HEX + 1]; /* hex SHA-256 of the secret token */
+    enum store_role role;
+    char name[STORE_NAME_MAX + 1];
+    char device_id[STORE_ID_MAX + 1]; /* device tokens only */
+    int64_t created_at;
+    int64_t expires_at; /* 0: never */
+    bool revoked;
+};
+
+struct store_release {
+    int64_t id;
+    char version[STORE_NAME_MAX + 1];
+    char component[STORE_NAME_MAX + 1];
+    uint64_t security_counter;
+    char hw_classes[STORE_TEXT_MAX + 1];      /* JSON array text */
+    char envelope_sha256[STORE_HASH_HEX + 1]; /* of the signed release envelope */
+    char bundle_sha256[STORE_HASH_HEX + 1];   /* the artifact's name */
+    uint64_t bundle_size;
+    uint64_t envelope_off, envelope_len, table_off, table_len, frames_off, frames_len;
+    bool encrypted;
+    int64_t created_at;
+    bool withdrawn;
+};
+
+enum store_target { STORE_TARGET_DEVICE, STORE_TARGET_GROUP };
+
+struct store_deployment {
+    int64_t id;
+    int64_t release_id;
+    enum store_target target_kind;
+    char target[STORE_ID_MAX + 1]; /* device id or group name */
+    char created_by[STORE_NAME_MAX + 1];
+    int64_t created_at;
+    bool cancelled;
+};
+
+/* The per-device state machine of one deployment (assignment.h has the
+ * transitions). Values are stored by name, not number. */
+enum store_assign_state {
+    STORE_ASSIGN_PENDING,
+    STORE_ASSIGN_NOTIFIED,
+    STORE_ASSIGN_DOWNLOADING,
+    STORE_ASSIGN_INSTALLING,
+    STORE_ASSIGN_REBOOTING,
+    STORE_ASSIGN_COMMITTED,
+    STORE_ASSIGN_SUCCEEDED,
+    STORE_ASSIGN_FAILED,
+    STORE_ASSIGN_ROLLED_BACK,
+    STORE_ASSIGN_CANCELLED,
+    STORE_ASSIGN_COUNT
+};
+
+struct store_assignment {
+    int64_t deployment_id;
+    char device_id[STORE_ID_MAX + 1];
+    int64_t release_id;
+    enum store_assign_state state;
+    uint32_t progress; /* percent, while downloading */
+    char code[STORE_NAME_MAX + 1];
+    char message[STORE_TEXT_MAX + 1];
+    int64_t updated_at;
+};
+
+struct store_report {
+    char report_id[STORE_NAME_MAX + 1]; /* chosen by the device; unique per device */
+    char device_id[STORE_ID_MAX + 1];
+    int64_t deployment_id;
+    enum store_assign_state state;
+    uint32_t progress;
+    char code[STORE_NAME_MAX + 1];
+    char message[STORE_TEXT_MAX + 1];
+    int64_t at;
+};
+
+/* Who changed what; appended in the transaction of the change it records. */
+struct store_audit {
+    int64_t id; /* set by the store */
+    int64_t at;
+    char actor[STORE_NAME_MAX + 1];  /* "token:3 (ci)", "device:<id>", "cli" */
+    char action[STORE_NAME_MAX + 1]; /* "release.upload", "device.approve", ... */
+    char object[STORE_NAME_MAX + 1]; /* "release:4", "device:<id prefix>" */
+    char detail[STORE_TEXT_MAX + 1]; /* JSON object text */
+};
+
+struct store;
+
+/* Visitors of list ops: return false to stop early. */
+typedef bool (*store_device_cb)(void *arg, const struct store_device *d);
+typedef bool (*store_token_cb)(void *arg, const struct store_token *t);
+typedef bool (*store_release_cb)(void *arg, const struct store_release *r);
+typedef bool (*store_deployment_cb)(void *arg, const struct store_deployment *d);
+typedef bool (*store_assignment_cb)(void *arg, const struct store_assignment *a);
+typedef bool (*store_report_cb)(void *arg, const struct store_report *r);
+typedef bool (*store_audit_cb)(void *arg, const struct store_audit *a);
+
+struct store_ops {
+    void (*close)(struct store *s);
+    NB_MUST_CHECK enum nb_err (*ping)(struct store *s);
+    NB_MUST_CHECK enum nb_err (*schema_version)(struct store *s, int *out);
+
+    /* Devices. device_add: NB_EEXIST for a known id or public key. */
+    NB_MUST_CHECK enum nb_err (*device_add)(struct store *s, const struct store_device *d,
+                                            const struct store_audit *au);
+    NB_MUST_CHECK enum nb_err (*device_get)(struct store *s, const char *id,
+                                            struct store_device *out);
+    NB_MUST_CHECK enum nb_err (*device_list)(struct store *s, const struct store_device_filter *f,
+                                             size_t limit, size_t offset, store_device_cb cb,
+                                             void *arg);
+    /* Moves a device from state `from` to `to`: NB_EINVAL when it is not in
+     * `from` (compare and set, so two operators cannot race). */
+    NB_MUST_CHECK enum nb_err (*device_set_state)(struct store *s, const char *id,
+                                                  enum store_device_state from,
+                                                  enum store_device_state to,
+                                                  const struct store_audit *au);
+    NB_MUST_CHECK enum nb_err (*device_set_group)(struct store *s, const char *id,
+                                                  const char *group, const struct store_audit *au);
+    /* Replaces the device's tags with tags[0..n-1] (n <= STORE_MAX_TAGS). */
+    NB_MUST_CHECK enum nb_err (*device_set_tags)(struct store *s, const char *id,
+                                                 const char *const *tags, size_t n,
+                                                 const struct store_audit *au);
+    /* Writes up to STORE_MAX_TAGS tags, sorted, into out; *n their count. */
+    NB_MUST_CHECK enum nb_err (*device_get_tags)(struct store *s, const char *id,
+                                                 char out[][STORE_NAME_MAX + 1], size_t *n);
+    NB_MUST_CHECK enum nb_err (*device_checkin)(struct store *s, const char *id,
+                                                const struct store_checkin *c);
+
+    /* One-time device authentication challenges. challenge_take consumes the
+     * challenge (NB_ENOENT when unknown, already used or expired at now). */
+    NB_MUST_CHECK enum nb_err (*challenge_put)(struct store *s, const char *device_id,
+                                               const char *challenge, int64_t expires_at);
+    NB_MUST_CHECK enum nb_err (*challenge_take)(struct store *s, const char *device_id,
+                                                const char *challenge, int64_t now);
+
+    /* Tokens, found by the hash of their secret. token_find: NB_ENOENT when
+     * unknown; revoked or expired tokens are returned as they are (the
+     * caller decides). token_add sets t->id. */
+    NB_MUST_CHECK enum nb_err (*token_add)(struct store *s, struct store_token *t,
+                                           const struct store_audit *au);
+    NB_MUST_CHECK enum nb_err (*token_find)(struct store *s, const char *hash,
+                                            struct store_token *out);
+    NB_MUST_CHECK enum nb_err (*token_revoke)(struct store *s, int64_t id,
+                                              const struct store_audit *au);
+    /* API tokens only (device tokens are many and short-lived). */
+    NB_MUST_CHECK enum nb_err (*token_list)(struct store *s, store_token_cb cb, void *arg);
+    /* Deletes device tokens expired before now; *n how many. */
+    NB_MUST_CHECK enum nb_err (*token_purge)(struct store *s, int64_t now, size_t *n);
+
+    /* Releases. release_add: NB_EEXIST when one with the same envelope
+     * digest exists; sets r->id. */
+    NB_MUST_CHECK enum nb_err (*release_add)(struct store *s, struct store_release *r,
+                                             const struct store_audit *au);
+    NB_MUST_CHECK enum nb_err (*release_get)(struct store *s, int64_t id,
+                                             struct store_release *out);
+    NB_MUST_CHECK enum nb_err (*release_list)(struct store *s, size_t limit, size_t offset,
+                                              store_release_cb cb, void *arg);
+    NB_MUST_CHECK enum nb_err (*release_withdraw)(struct store *s, int64_t id,
+                                                  const struct store_audit *au);
+
+    /* Deployments and their assignments, created together: one assignment
+     * (state pending) per device_ids[i]. A device's earlier unfinished
+     * assignments are cancelled: a device follows its newest deployment.
+     * Sets d->id. */
+    NB_MUST_CHECK enum nb_err (*deployment_add)(struct store *s, struct store_deployment *d,
+                                                const char *const *device_ids, size_t n,
+                                                const struct store_audit *au);
+    NB_MUST_CHECK enum nb_err (*deployment_get)(struct store *s, int64_t id,
+                                                struct store_deployment *out);
+    NB_MUST_CHECK enum nb_err (*deployment_list)(struct store *s, size_t limit, size_t offset,
+                                                 store_deployment_cb cb, void *arg);
+    /* Cancels the deployment and its unfinished assignments. */
+    NB_MUST_CHECK enum nb_err (*deployment_cancel)(struct store *s, int64_t id,
+                                                   const struct store_audit *au);
+    NB_MUST_CHECK enum nb_err (*assignment_list)(struct store *s, int64_t deployment_id,
+                                                 const char *device_id, store_assignment_cb cb,
+                                                 void *arg);
+    /* The device's newest assignment that is not finished (not succeeded,
+     * failed, rolled back or cancelled): NB_ENOENT when there is none. */
+    NB_MUST_CHECK enum nb_err (*assignment_current)(struct store *s, const char *device_id,
+                                                    struct store_assignment *out);
+    NB_MUST_CHECK enum nb_err (*assignment_get)(struct store *s, int64_t deployment_id,
+                                                const char *device_id,
+                                                struct store_assignment *out);
+    /* Writes a's state, progress, code, message and updated_at. */
+    NB_MUST_CHECK enum nb_err (*assignment_update)(struct store *s,
+                                                   const struct store_assignment *a);
+
+    /* Status reports, idempotent by (device_id, report_id): NB_EEXIST when
+     * that report was already stored (nothing changes). With a non-NULL
+     * assign, the assignment is updated in the same transaction. */
+    NB_MUST_CHECK enum nb_err (*report_add)(struct store *s, const struct store_report *r,
+                                            const struct store_assignment *assign);
+    NB_MUST_CHECK enum nb_err (*report_list)(struct store *s, const char *device_id, size_t limit,
+                                             store_report_cb cb, void *arg);
+
+    /* The audit log: append-only (the backend refuses updates and deletes).
+     * Newest first, entries with id < before_id (0: from the newest). */
+    NB_MUST_CHECK enum nb_err (*audit_append)(struct store *s, struct store_audit *a);
+    NB_MUST_CHECK enum nb_err (*audit_list)(struct store *s, int64_t before_id, size_t limit,
+                                            store_audit_cb cb, void *arg);
+};
+
+struct store {
+    const struct store_ops *ops;
+    void *ctx;
+};
+
+/* Opens the store named by url ("sqlite:PATH"); creates and migrates the
+ * schema. NB_EUNSUPPORTED for an unknown scheme. diag says why. */
+NB_MUST_CHECK enum nb_err store_open(const char *url, struct store *out, struct nb_diag *diag);
+/* Closes the store; safe on a zeroed struct. */
+void store_close(struct store *s);
+
+/* Stable names of states and roles ("pending", "admin", ...), and back.
+ * The parse functions return NB_EINVAL for an unknown name. */
+const char *store_device_state_name(enum store_device_state st);
+NB_MUST_CHECK enum nb_err store_device_state_parse(const char *name, enum store_device_state *out);
+const char *store_role_name(enum store_role role);
+NB_MUST_CHECK enum nb_err store_role_parse(const char *name, enum store_role *out);
+const char *store_assign_state_name(enum store_assign_state st);
+NB_MUST_CHECK enum nb_err store_assign_state_parse(const char *name, enum store_assign_state *out);
+
+/* The SQLite backend (store_sqlite.c): path is a file name. */
+NB_MUST_CHECK enum nb_err store_sqlite_open(const char *path, struct store *out,
+                                            struct nb_diag *diag);
+
+#endif

@@ -1,0 +1,649 @@
+/* The SQLite store backend: one connection in WAL mode, a schema_version
+ * table and ordered migrations applied at open, and the device, challenge
+ * and token ops (store_sqlite_fleet.c has the rest). All SQL of the server
+ * lives in store_sqlite*.c. */
+#include "store_sqlite.h"
+
+#include <nobrick/alloc.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- statement helpers ------------------------------------------------------ */
+
+static enum nb_err bind_all(sqlite3_stmt *st, const char *fmt, va_list ap)
+{
+    for (int i = 0; fmt[i] != '\0'; i++) {
+        int rc = SQLITE_MISUSE;
+        if (fmt[i] == 't')
+            rc = sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+        else if (fmt[i] == 'i')
+            rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+        if (rc != SQLITE_OK)
+            return NB_EIO;
+    }
+    return NB_OK;
+}
+
+static enum nb_err step_all(struct sq *q, sqlite3_stmt *st, sq_row_fn fn, void *arg, size_t *n)
+{
+    int rc;
+    bool more = true;
+    while (more && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n != NULL)
+            (*n)++;
+        more = fn == NULL || fn(arg, st);
+    }
+    if (!more || rc == SQLITE_DONE)
+        return NB_OK;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return NB_EEXIST;
+    fprintf(stderr, "nobrick-server: error: sqlite: %s\n", sqlite3_errmsg(q->db));
+    return NB_EIO;
+}
+
+static enum nb_err run(struct sq *q, const char *sql, sq_row_fn fn, void *arg, size_t *n,
+                       const char *fmt, va_list ap)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "nobrick-server: error: sqlite prepare: %s\n", sqlite3_errmsg(q->db));
+        return NB_EIO;
+    }
+    enum nb_err err = bind_all(st, fmt, ap);
+    if (err == NB_OK)
+        err = step_all(q, st, fn, arg, n);
+    sqlite3_finalize(st);
+    return err;
+}
+
+enum nb_err sq_exec(struct sq *q, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    enum nb_err err = run(q, sql, NULL, NULL, NULL, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+enum nb_err sq_query(struct sq *q, const char *sql, sq_row_fn fn, void *arg, size_t *n_rows,
+                     const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (n_rows != NULL)
+        *n_rows = 0;
+    enum nb_err err = run(q, sql, fn, arg, n_rows, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+int sq_changes(struct sq *q)
+{
+    return sqlite3_changes(q->db);
+}
+
+enum nb_err sq_begin(struct sq *q)
+{
+    pthread_mutex_lock(&q->mu);
+    enum nb_err err = sq_exec(q, "BEGIN IMMEDIATE", "");
+    if (err != NB_OK)
+        pthread_mutex_unlock(&q->mu);
+    return err;
+}
+
+enum nb_err sq_end(struct sq *q, enum nb_err err)
+{
+    if (err == NB_OK)
+        err = sq_exec(q, "COMMIT", "");
+    /* A failed rollback leaves nothing to do but report the first error. */
+    if (err != NB_OK && sq_exec(q, "ROLLBACK", "") != NB_OK)
+        fprintf(stderr, "nobrick-server: error: sqlite: rollback failed\n");
+    pthread_mutex_unlock(&q->mu);
+    return err;
+}
+
+enum nb_err sq_audit(struct sq *q, const struct store_audit *au)
+{
+    if (au == NULL)
+        return NB_OK;
+    return sq_exec(q, "INSERT INTO audit(at, actor, action, object, detail) VALUES(?,?,?,?,?)",
+                   "itttt", au->at, au->actor, au->action, au->object,
+                   au->detail[0] != '\0' ? au->detail : "{}");
+}
+
+void sq_text(sqlite3_stmt *st, int col, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    (void)snprintf(out, cap, "%s", t != NULL ? (const char *)t : "");
+}
+
+/* ---- schema ------------------------------------------------------------------ */
+
+/* Ordered migrations: migrations[i] takes the schema from version i to i+1.
+ * Append only; never edit one that has shipped. */
+static const char *const migrations[] = {
+    "CREATE TABLE devices(id TEXT PRIMARY KEY, pubkey TEXT NOT NULL UNIQUE,"
+    " hw_class TEXT NOT NULL, state TEXT NOT NULL, grp TEXT NOT NULL DEFAULT '',"
+    " created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL DEFAULT 0,"
+    " installed_version TEXT NOT NULL DEFAULT '', security_counter INTEGER NOT NULL DEFAULT 0,"
+    " slots TEXT NOT NULL DEFAULT '', last_result TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX devices_grp ON devices(grp);"
+    "CREATE TABLE device_tags(device_id TEXT NOT NULL REFERENCES devices(id),"
+    " tag TEXT NOT NULL, PRIMARY KEY(device_id, tag));"
+    "CREATE INDEX device_tags_tag ON device_tags(tag);"
+    "CREATE TABLE challenges(device_id TEXT NOT NULL, challenge TEXT NOT NULL,"
+    " expires_at INTEGER NOT NULL, PRIMARY KEY(device_id, challenge));"
+    "CREATE TABLE tokens(id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, role TEXT NOT NULL,"
+    " name TEXT NOT NULL, device_id TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE releases(id INTEGER PRIMARY KEY, version TEXT NOT NULL,"
+    " component TEXT NOT NULL, security_counter INTEGER NOT NULL, hw_classes TEXT NOT NULL,"
+    " envelope_sha256 TEXT NOT NULL UNIQUE, bundle_sha256 TEXT NOT NULL,"
+    " bundle_size INTEGER NOT NULL, envelope_off INTEGER NOT NULL,"
+    " envelope_len INTEGER NOT NULL, table_off INTEGER NOT NULL, table_len INTEGER NOT NULL,"
+    " frames_off INTEGER NOT NULL, frames_len INTEGER NOT NULL, encrypted INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL, withdrawn INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE deployments(id INTEGER PRIMARY KEY,"
+    " release_id INTEGER NOT NULL REFERENCES releases(id), target_kind TEXT NOT NULL,"
+    " target TEXT NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " cancelled INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE assignments(deployment_id INTEGER NOT NULL REFERENCES deployments(id),"
+    " device_id TEXT NOT NULL REFERENCES devices(id), release_id INTEGER NOT NULL,"
+    " state TEXT NOT NULL, progress INTEGER NOT NULL DEFAULT 0, code TEXT NOT NULL DEFAULT '',"
+    " message TEXT NOT NULL DEFAULT '', updated_at INTEGER NOT NULL,"
+    " PRIMARY KEY(deployment_id, device_id));"
+    "CREATE INDEX assignments_device ON assignments(device_id, state);"
+    "CREATE TABLE reports(seq INTEGER PRIMARY KEY, device_id TEXT NOT NULL,"
+    " report_id TEXT NOT NULL, deployment_id INTEGER NOT NULL, state TEXT NOT NULL,"
+    " progress INTEGER NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL,"
+    " at INTEGER NOT NULL, UNIQUE(device_id, report_id));"
+    "CREATE TABLE audit(id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,"
+    " actor TEXT NOT NULL, action TEXT NOT NULL, object TEXT NOT NULL, detail TEXT NOT NULL);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+static bool row_int(void *arg, sqlite3_stmt *st)
+{
+    *(int64_t *)arg = sqlite3_column_int64(st, 0);
+    return false;
+}
+
+static enum nb_err read_version(struct sq *q, int *out)
+{
+    int64_t v = 0;
+    enum nb_err err = sq_query(q, "SELECT version FROM schema_version", row_int, &v, NULL, "");
+    if (err == NB_OK)
+        *out = (int)v;
+    return err;
+}
+
+/* Each migration runs in its own transaction with the version bump, so a
+ * crash leaves the schema at a version that exists. */
+static enum nb_err migrate(struct sq *q, struct nb_diag *diag)
+{
+    int v = 0;
+    enum nb_err err = sq_exec(q, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER)", "");
+    if (err == NB_OK)
+        err = read_version(q, &v);
+    if (err == NB_OK && v > SCHEMA_VERSION)
+        return nb_diag_set(diag, NB_EUNSUPPORTED,
+                           "database schema is version %d, newer than this server's %d", v,
+                           SCHEMA_VERSION);
+    for (; err == NB_OK && v < SCHEMA_VERSION; v++) {
+        err = sq_begin(q);
+        if (err != NB_OK)
+            break;
+        char *msg = NULL;
+        if (sqlite3_exec(q->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK) {
+            (void)nb_diag_set(diag, NB_EIO, "migration %d: %s", v + 1, msg ? msg : "?");
+            err = NB_EIO;
+        }
+        sqlite3_free(msg);
+        if (err == NB_OK)
+            err = sq_exec(q, "DELETE FROM schema_version", "");
+        if (err == NB_OK)
+            err = sq_exec(q, "INSERT INTO schema_version(version) VALUES(?)", "i", (int64_t)v + 1);
+        err = sq_end(q, err);
+    }
+    return err;
+}
+
+/* ---- connection ------------------------------------------------------------------ */
+
+static struct sq *ctx(struct store *s)
+{
+    return s->ctx;
+}
+
+static void sqlite_close(struct store *s)
+{
+    struct sq *q = ctx(s);
+    if (q == NULL)
+        return;
+    sqlite3_close(q->db);
+    pthread_mutex_destroy(&q->mu);
+    nb_free(q);
+}
+
+static enum nb_err sqlite_ping(struct store *s)
+{
+    pthread_mutex_lock(&ctx(s)->mu);
+    enum nb_err err = sq_exec(ctx(s), "SELECT 1", "");
+    pthread_mutex_unlock(&ctx(s)->mu);
+    return err;
+}
+
+static enum nb_err sqlite_schema_version(struct store *s, int *out)
+{
+    pthread_mutex_lock(&ctx(s)->mu);
+    enum nb_err err = read_version(ctx(s), out);
+    pthread_mutex_unlock(&ctx(s)->mu);
+    return err;
+}
+
+/* ---- devices ------------------------------------------------------------------ */
+
+#define DEVICE_COLS                                                                                \
+    "id, pubkey, hw_class, state, grp, created_at, last_seen, installed_version,"                  \
+    " security_counter, slots, last_result"
+
+static bool row_device(void *arg, sqlite3_stmt *st)
+{
+    struct store_device *d = arg;
+    char state[32];
+    memset(d, 0, sizeof *d);
+    sq_text(st, 0, d->id, sizeof d->id);
+    sq_text(st, 1, d->pubkey, sizeof d->pubkey);
+    sq_text(st, 2, d->hw_class, sizeof d->hw_class);
+    sq_text(st, 3, state, sizeof state);
+    if (store_device_state_parse(state, &d->state) != NB_OK)
+        d->state = STORE_DEVICE_DECOMMISSIONED; /* unknown: the safest reading */
+    sq_text(st, 4, d->group, sizeof d->group);
+    d->created_at = sqlite3_column_int64(st, 5);
+    d->last_seen = sqlite3_column_int64(st, 6);
+    sq_text(st, 7, d->installed_version, sizeof d->installed_version);
+    d->security_counter = (uint64_t)sqlite3_column_int64(st, 8);
+    sq_text(st, 9, d->slots, sizeof d->slots);
+    sq_text(st, 10, d->last_result, sizeof d->last_result);
+    return false;
+}
+
+static enum nb_err device_add(struct store *s, const struct store_device *d,
+                              const struct store_audit *au)
+{
+    enum nb_err err = sq_begin(ctx(s));
+    if (err != NB_OK)
+        return err;
+    err = sq_exec(ctx(s),
+                  "INSERT INTO devices(id, pubkey, hw_class, state, grp, created_at)"
+                  " VALUES(?,?,?,?,?,?)",
+                  "ttttti", d->id, d->pubkey, d->hw_class, store_device_state_name(d->state),
+                  d->group, d->created_at);
+    if (err == NB_OK)
+        err = sq_audit(ctx(s), au);
+    return sq_end(ctx(s), err);
+}
+
+static enum nb_err device_get(struct store *s, const char *id, struct store_device *out)
+{
+    struct store_device d;
+    size_t n = 0;
+    pthread_mutex_lock(&ctx(s)->mu);
+    enum nb_err err = sq_query(ctx(s), "SELECT " DEVICE_COLS " FROM devices WHERE id = ?",
+                               row_device, &d, &n, "t", id);
+    pthread_mutex_unlock(&ctx(s)->mu);
+    if (err == NB_OK && n == 0)
+        err = NB_ENOENT;
+    if (err == NB_OK)
+        *out = d;
+    return err;
+}
+
+struct list_devices {
+    store_device_cb cb;
+    void *arg;
+};
+
+static bool row_device_visit(void *arg, sqlite3_stmt *st)
+{
+    struct list_devices *l = arg;
+    struct store_device d;
+    (void)row_device(&d, st);
+    return l->cb(l->arg, &d);
+}
+
+static enum nb_err device_list(struct store *s, const struct store_device_filter *f, size_t limit,
+                               size_t offset, store_device_cb cb, void *arg)
+{
+    struct list_devices l = {cb, arg};
+    const char *state = f->has_state ? store_device_state_name(f->state) : "";
+    pthread_mutex_lock(&ctx(s)->mu);
+    enum nb_err err =
+        sq_query(ctx(s),
+                 "SELECT " DEVICE_COLS " FROM devices WHERE (?1 = '' OR state = ?1)"
+                 " AND (?2 = '' OR hw_class = ?2) AND (?3 = '' OR grp = ?3) AND (?4 = '' OR id IN"
+                 " (SELECT device_id FROM device_tags WHERE tag = ?4)) ORDER BY created_at, id"
+                 " LIMIT ?5 OFFSET ?6",
+                 row_device_visit, &l, NULL, "ttttii", state, f->hw_class, f->group, f->tag,
+                 (int64_t)(limit > STORE_LIST_MAX ? STORE_LIST_MAX : limit), (int64_t)offset);
+    pthread_mutex_unlock(&ctx(s)->mu);
+    return err;
+}
+
+/* Runs an UPDATE of one device in a transaction with its audit entry:
+ * NB_ENOENT when no row matched and the device does not exist, NB_EINVAL
+ * when it exists but the WHERE clause (a state check) refused it. */
+static enum nb_err device_update(struct store *s, const char *id, const char *sql, const char *a,
+                                 const char *b, const struct store_audit *au)
+{
+    enum nb_err err = sq_begin(ctx(s));
+    if (err != NB_OK)
+        return err;
+    err = sq_exec(ctx(s), sql, "ttt", a, b, id);
+    if (err == NB_OK && sq_changes(ctx(s)) == 0) {
+        size_t n = 0;
+        err = sq_query(ctx(s), "SELECT 1 FROM devices WHERE id = ?", NULL, NULL, &n, "t", id);
+        if (err == NB_OK)
+            err = n == 0 ? NB_ENOENT : NB_EINVAL;
+    }
+    if (err == NB_OK)
+        err = sq_audit(ctx(s), au);
+    return sq_end(ctx(s), err);
+}
+
+static enum nb_err device_set_state(struct store *s, const char *id, enum store_device_state from,
+                                    enum store_device_state to, const struct store_audit *au)
+{
+    return device_update(s, id, "UPDATE devices SET state = ? WHERE state = ? AND id = ?",
+                         store_device_state_name(to), store_device_state_name(from), au);
+}
+
+static enum nb_err device_set_group(struct store *s, const char *id, const char *group,
+                                    const struct store_audit *au)
+{
+    /* A decommissioned device keeps the group it had. */
+    return device_update(s, id, "UPDATE devices SET grp = ? WHERE state != ? AND id = ?", group,
+                         store_device_state_name(STORE_DEVICE_DECOMMISSIONED), au);
+}
+
+static enum nb_err device_set_tags(struct store *s, const char *id, const char *const *tags,
+                                   size_t n, const struct store_audit *au)
+{
+    if (n > STORE_MAX_TAGS)
+        return NB_ELENGTH;
+    enum nb_err err = sq_begin(ctx(s));
+    if (err != NB_OK)
+        return err;
+    size_t found = 0;
+    err = sq_query(ctx(s), "SELECT 1 FROM devices WHERE id = ?", NULL, NULL, &found, "t", id);
+    if (err == NB_OK && found == 0)
+        err = NB_ENOENT;
+    if (err == NB_OK)
+        err = sq_exec(ctx(s), "DELETE FROM device_tags WHERE device_id = ?", "t", id);
+    for (size_t i = 0; err == NB_OK && i < n; i++)
+        err = sq_exec(ctx(s), "INSERT OR IGNORE INTO device_tags(device_id, tag) VALUES(?,?)", "tt",
+                      id, tags[i]);
+    if (err == NB_OK)
+        err = sq_audit(ctx(s), au);
+    return sq_end(ctx(s), err);
+}
+
+struct tags_out {
+    char (*out)[STORE_NAME_MAX + 1];
+    size_t n;
+};
+
+static bool row_tag(void *arg, sqlite3_stmt *st)
+{
+    struct tags_out *t = arg;
+    sq_text(st, 0, t->out[t->n], sizeof t->out[t->n]);
+    return ++t->n < STORE_MAX_TAGS;
+}
+
+static enum nb_err device_get_tags(struct store *s, const char *id, char out[][STORE_NAME_MAX + 1],
+                                   size_t *n)
+{
+    struct tags_out t = {out, 0};
+    pthread_mutex_lock(&ctx(s)->mu);
+    enum nb_err err =
+        sq_query(ctx(s), "SELECT tag FROM device_tags WHERE device_id = ? ORDER BY tag", row_tag,
+                 &t, NULL, "t", id);
+    pthread_mutex_unlock(&ctx(s)->mu);
+    if (err == NB_OK)
+        *n = t.n;
+    return err;
+}
+
+static enum nb_err device_checkin(struct store *s, const char *id, const struct store_checkin *c)
+{
+    pthread_mutex_lock(&ctx(s)->mu);
+    enum nb_err err =
+        sq_exec(ctx(s),
+                "UPDATE devices SET last_seen = ?, installed_version = ?, security_counter = ?,"
+                " slots = ?, last_result = ? WHERE id = ?",
+                "itittt", c->at, c->installed_version, (int64_t)c->security_counter, c->slots,
+                c->last_result, id);
+    if (err == NB_OK && sq_changes(ctx(s)) == 0)
+        err = NB_ENOENT;
+    pthread_mutex_unlock(&ctx(s)->mu);
+    return err;
+}
+
+/* ---- challenges ------------------------------------------------------------------ */
+
+static enum nb_err challenge_put(struct store *s, const char *device_id, const char *challenge,
+                                 int64_t expires_at)
+{
+    enum nb_err err = sq_begin(ctx(s));
+    if (err != NB_OK)
+        return err;
+    /* Expired challenges go first: the table holds only live ones. */
+    err = sq_exec(ctx(s), "DELETE FROM challenges WHERE expires_at < ?", "i", expires_at - 3600);
+    if (err == NB_OK)
+        err = sq_exec(ctx(s),
+                      "INSERT INTO challenges(device_id, challenge, expires_at) VALUES(?,?,?)",
+                      "tti", device_id, challenge, expires_at);
+    return sq_end(ctx(s), err);
+}
+
+static enum nb_err challenge_take(struct store *s, const char *device_id, const char *challenge,
+                                  int64_t now)
+{
+    pthread_mutex_lock(&ctx(s)->mu);
+    enum nb_err err = sq_exec(
+        ctx(s), "DELETE FROM challenges WHERE device_id = ? AND challenge = ? AND expires_at > ?",
+        "tti", device_id, challenge, now);
+    if (err == NB_OK && sq_changes(ctx(s)) == 0)
+        err = NB_ENOENT;
+    pthread_mutex_unlock(&ctx(s)->mu);
+    return err;
+}
+
+/* ---- tokens ------------------------------------------------------------------ */
+
+#define TOKEN_COLS "id, hash, role, name, device_id, created_at, expires_at, revoked"
+
+static bool row_token(void *arg, sqlite3_stmt *st)
+{
+    struct store_token *t = arg;
+    char role[32];
+    memset(t, 0, sizeof *t);
+    t->id = sqlite3_column_int64(st, 0);
+    sq_text(st, 1, t->hash, sizeof t->hash);
+    sq_text(st, 2, role, sizeof role);
+    if (store_role_parse(role, &t->role) != NB_OK)
+        t->revoked = true; /* unknown role: grant nothing */
+    sq_text(st, 3, t->name, sizeof t->name);
+    sq_text(st, 4, t->device_id, sizeof t->device_id);
+    t->created_at = sqlite3_column_int64(st, 5);
+    t->expires_at = sqlite3_column_int64(st, 6);
+    t->revoked = t->revoked || sqlite3_column_int64(st, 7) != 0;
+    return false;
+}
+
+static enum nb_err token_add(struct store *s, struct store_token *t, const struct store_audit *au)
+{
+    enum nb_err err = sq_begin(ctx(s));
+    if (err != NB_OK)
+        return err;
+    err = sq_exec(ctx(s),
+                  "INSERT INTO tokens(hash, role, name, device_id, created_at, expires_at)"
+                  " VALUES(?,?,?,?,?,?)",
+                  "ttttii", t->hash, store_role_name(t->role), t->name, t->device_id, t->created_at,
+                  t->expires_at);
+    if (err == NB_OK)
+        t->id = sqlite3_last_insert_rowid(ctx(s)->db);
+    if (err == NB_OK)
+        err = sq_audit(ctx(s), au);
+    return sq_end(ctx(s), err);
+}
+
+static enum nb_err token_find(struct store *s, const char *hash, struct store_token *out)
+{
+    struct store_token t;
+    size_t n = 0;
+    pthread_mutex_lock(&ctx(s)->mu);
+    enum nb_err err = sq_query(ctx(s), "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?",
+                               row_token, &t, &n, "t", hash);
+    pthread_mutex_unlock(&ctx(s)->mu);
+    if (err == NB_OK && n == 0)
+        err = NB_ENOENT;
+    if (err == NB_OK)
+        *out = t;
+    return err;
+}
+
+static enum nb_err token_revoke(struct store *s, int64_t id, const struct store_audit *au)
+{
+    enum nb_err err = sq_begin(ctx(s));
+    if (err != NB_OK)
+        return err;
+    err = sq_exec(ctx(s), "UPDATE tokens SET revoked = 1 WHERE id = ?", "i", id);
+    if (err == NB_OK && sq_changes(ctx(s)) == 0)
+        err = NB_ENOENT;
+    if (err == NB_OK)
+        err = sq_audit(ctx(s), au);
+    return sq_end(ctx(s), err);
+}
+
+struct list_tokens {
+    store_token_cb cb;
+    void *arg;
+};
+
+static bool row_token_visit(void *arg, sqlite3_stmt *st)
+{
+    struct list_tokens *l = arg;
+    struct store_token t;
+    (void)row_token(&t, st);
+    return l->cb(l->arg, &t);
+}
+
+static enum nb_err token_list(struct store *s, store_token_cb cb, void *arg)
+{
+    struct list_tokens l = {cb, arg};
+    pthread_mutex_lock(&ctx(s)->mu);
+    enum nb_err err = sq_query(ctx(s),
+                               "SELECT " TOKEN_COLS " FROM tokens WHERE role != 'device'"
+                               " ORDER BY id LIMIT 1000",
+                               row_token_visit, &l, NULL, "");
+    pthread_mutex_unlock(&ctx(s)->mu);
+    return err;
+}
+
+static enum nb_err token_purge(struct store *s, int64_t now, size_t *n)
+{
+    pthread_mutex_lock(&ctx(s)->mu);
+    enum nb_err err = sq_exec(
+        ctx(s), "DELETE FROM tokens WHERE role = 'device' AND expires_at != 0 AND expires_at < ?",
+        "i", now);
+    if (err == NB_OK)
+        *n = (size_t)sq_changes(ctx(s));
+    pthread_mutex_unlock(&ctx(s)->mu);
+    return err;
+}
+
+/* ---- open ------------------------------------------------------------------ */
+
+static enum nb_err configure(struct sq *q, struct nb_diag *diag)
+{
+    char *msg = NULL;
+    sqlite3_busy_timeout(q->db, 5000);
+    int rc = sqlite3_exec(q->db,
+                          "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                          " PRAGMA foreign_keys = ON;",
+                          NULL, NULL, &msg);
+    enum nb_err err = NB_OK;
+    if (rc != SQLITE_OK)
+        err = nb_diag_set(diag, NB_EIO, "sqlite: %s", msg != NULL ? msg : "?");
+    sqlite3_free(msg);
+    return err;
+}
+
+static const struct store_ops sqlite_ops = {
+    .close = sqlite_close,
+    .ping = sqlite_ping,
+    .schema_version = sqlite_schema_version,
+    .device_add = device_add,
+    .device_get = device_get,
+    .device_list = device_list,
+    .device_set_state = device_set_state,
+    .device_set_group = device_set_group,
+    .device_set_tags = device_set_tags,
+    .device_get_tags = device_get_tags,
+    .device_checkin = device_checkin,
+    .challenge_put = challenge_put,
+    .challenge_take = challenge_take,
+    .token_add = token_add,
+    .token_find = token_find,
+    .token_revoke = token_revoke,
+    .token_list = token_list,
+    .token_purge = token_purge,
+    .release_add = sq_release_add,
+    .release_get = sq_release_get,
+    .release_list = sq_release_list,
+    .release_withdraw = sq_release_withdraw,
+    .deployment_add = sq_deployment_add,
+    .deployment_get = sq_deployment_get,
+    .deployment_list = sq_deployment_list,
+    .deployment_cancel = sq_deployment_cancel,
+    .assignment_list = sq_assignment_list,
+    .assignment_current = sq_assignment_current,
+    .assignment_get = sq_assignment_get,
+    .assignment_update = sq_assignment_update,
+    .report_add = sq_report_add,
+    .report_list = sq_report_list,
+    .audit_append = sq_audit_append,
+    .audit_list = sq_audit_list,
+};
+
+enum nb_err store_sqlite_open(const char *path, struct store *out, struct nb_diag *diag)
+{
+    struct sq *q = nb_calloc(1, sizeof *q);
+    if (q == NULL)
+        return nb_diag_set(diag, NB_ENOMEM, "out of memory");
+    pthread_mutex_init(&q->mu, NULL);
+    int rc = sqlite3_open_v2(
+        path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+    enum nb_err err = NB_OK;
+    if (rc != SQLITE_OK)
+        err = nb_diag_set(diag, NB_EIO, "sqlite:%s: %s", path,
+                          q->db != NULL ? sqlite3_errmsg(q->db) : "cannot open");
+    if (err == NB_OK)
+        err = configure(q, diag);
+    if (err == NB_OK)
+        err = migrate(q, diag);
+    struct store s = {&sqlite_ops, q};
+    if (err != NB_OK) {
+        sqlite_close(&s);
+        return err;
+    }
+    *out = s;
+    return NB_OK;
+}

@@ -1,0 +1,72 @@
+/* Internals shared by the SQLite store's files (store_sqlite.c: connection,
+ * schema migrations, devices, challenges, tokens; store_sqlite_fleet.c:
+ * releases, deployments, assignments, reports, audit). Not for other code. */
+#ifndef NOBRICK_SERVER_STORE_SQLITE_H
+#define NOBRICK_SERVER_STORE_SQLITE_H
+
+#include "store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+/* One connection, serialised by mu: every op holds it for its whole
+ * transaction. */
+struct sq {
+    sqlite3 *db;
+    pthread_mutex_t mu;
+};
+
+/* Called for each result row; return false to stop. */
+typedef bool (*sq_row_fn)(void *arg, sqlite3_stmt *st);
+
+/* Runs one statement. fmt names the bound parameters in order: 't' a const
+ * char *, 'i' an int64_t. NB_EEXIST for a constraint violation, NB_EIO for
+ * other failures (logged with the SQLite message). */
+NB_MUST_CHECK enum nb_err sq_exec(struct sq *q, const char *sql, const char *fmt, ...);
+/* Runs a query and calls fn for each row; *n_rows (if not NULL) counts the
+ * rows seen. */
+NB_MUST_CHECK enum nb_err sq_query(struct sq *q, const char *sql, sq_row_fn fn, void *arg,
+                                   size_t *n_rows, const char *fmt, ...);
+/* Rows changed by the last sq_exec. */
+int sq_changes(struct sq *q);
+
+/* Locks and begins an immediate transaction. */
+NB_MUST_CHECK enum nb_err sq_begin(struct sq *q);
+/* Commits when err is NB_OK, else rolls back; unlocks; returns err or the
+ * commit's failure. */
+NB_MUST_CHECK enum nb_err sq_end(struct sq *q, enum nb_err err);
+/* Appends au (when not NULL) inside the current transaction. */
+NB_MUST_CHECK enum nb_err sq_audit(struct sq *q, const struct store_audit *au);
+
+/* Copies a text column into out (truncated to cap - 1, always terminated). */
+void sq_text(sqlite3_stmt *st, int col, char *out, size_t cap);
+
+/* The fleet half of the ops (store_sqlite_fleet.c); see store.h. */
+enum nb_err sq_release_add(struct store *s, struct store_release *r, const struct store_audit *au);
+enum nb_err sq_release_get(struct store *s, int64_t id, struct store_release *out);
+enum nb_err sq_release_list(struct store *s, size_t limit, size_t offset, store_release_cb cb,
+                            void *arg);
+enum nb_err sq_release_withdraw(struct store *s, int64_t id, const struct store_audit *au);
+enum nb_err sq_deployment_add(struct store *s, struct store_deployment *d,
+                              const char *const *device_ids, size_t n,
+                              const struct store_audit *au);
+enum nb_err sq_deployment_get(struct store *s, int64_t id, struct store_deployment *out);
+enum nb_err sq_deployment_list(struct store *s, size_t limit, size_t offset, store_deployment_cb cb,
+                               void *arg);
+enum nb_err sq_deployment_cancel(struct store *s, int64_t id, const struct store_audit *au);
+enum nb_err sq_assignment_list(struct store *s, int64_t deployment_id, const char *device_id,
+                               store_assignment_cb cb, void *arg);
+enum nb_err sq_assignment_current(struct store *s, const char *device_id,
+                                  struct store_assignment *out);
+enum nb_err sq_assignment_get(struct store *s, int64_t deployment_id, const char *device_id,
+                              struct store_assignment *out);
+enum nb_err sq_assignment_update(struct store *s, const struct store_assignment *a);
+enum nb_err sq_report_add(struct store *s, const struct store_report *r,
+                          const struct store_assignment *assign);
+enum nb_err sq_report_list(struct store *s, const char *device_id, size_t limit, store_report_cb cb,
+                           void *arg);
+enum nb_err sq_audit_append(struct store *s, struct store_audit *a);
+enum nb_err sq_audit_list(struct store *s, int64_t before_id, size_t limit, store_audit_cb cb,
+                          void *arg);
+
+#endif
