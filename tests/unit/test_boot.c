@@ -101,7 +101,7 @@ static void trial_consumes_a_stored_try(void **state)
 
 /* SECURITY.md 38: the health check never commits; after its tries the trial
  * is marked bad, the old image boots and the counter does not move. */
-static void uncommitted_trial_rolls_back(void **state)
+static void case38a_uncommitted_trial_rolls_back(void **state)
 {
     (void)state;
     struct dx_device d;
@@ -125,7 +125,7 @@ static void uncommitted_trial_rolls_back(void **state)
 
 /* SECURITY.md 37: the staged slot is rewritten after the agent verified it
  * and before the reboot (RAUC CVE-2020-25860, ESP-IDF CVE-2024-28183). */
-static void rewritten_trial_slot_is_refused(void **state)
+static void case37_rewritten_trial_slot_is_refused(void **state)
 {
     (void)state;
     struct dx_device d;
@@ -216,7 +216,7 @@ static void nothing_bootable(void **state)
 
 /* SECURITY.md 14: once v2 (counter 2) is committed, the v1 image (counter 1)
  * left in slot A is validly signed but must never boot again. */
-static void counter_below_minimum_is_refused(void **state)
+static void case14_counter_below_minimum_is_refused(void **state)
 {
     (void)state;
     struct dx_device d;
@@ -432,12 +432,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(boots_primary_without_trial),
         cmocka_unit_test(trial_consumes_a_stored_try),
-        cmocka_unit_test(uncommitted_trial_rolls_back),
-        cmocka_unit_test(rewritten_trial_slot_is_refused),
+        cmocka_unit_test(case38a_uncommitted_trial_rolls_back),
+        cmocka_unit_test(case37_rewritten_trial_slot_is_refused),
         cmocka_unit_test(corrupt_primary_falls_back_to_other_slot),
         cmocka_unit_test(both_slots_corrupt_boot_gold),
         cmocka_unit_test(nothing_bootable),
-        cmocka_unit_test(counter_below_minimum_is_refused),
+        cmocka_unit_test(case14_counter_below_minimum_is_refused),
         cmocka_unit_test(foreign_signature_is_refused),
         cmocka_unit_test(record_disagreeing_with_release_is_refused),
         cmocka_unit_test(unusable_trust_store_marks_nothing),

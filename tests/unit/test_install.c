@@ -358,7 +358,7 @@ static void expect_refused(struct dev *d, const struct bx_bundle *b, enum nb_err
     assert_memory_equal(snap_a, snap_b, d->layout.end);
 }
 
-static void test_wrong_hw_class(void **state)
+static void case23_wrong_class(void **state)
 {
     (void)state;
     struct dev d;
@@ -374,7 +374,7 @@ static void test_wrong_hw_class(void **state)
 
 /* SECURITY.md 24: a legitimately signed image of another component (here a
  * bootloader) is not written to the system slots. */
-static void test_wrong_component(void **state)
+static void case24_wrong_component(void **state)
 {
     (void)state;
     struct bx_spec spec = {
@@ -391,7 +391,7 @@ static void test_wrong_component(void **state)
     nb_flash_sim_close(d.sim);
 }
 
-static void test_rollback(void **state)
+static void case14_firmware_rollback(void **state)
 {
     (void)state;
     static char payload[NB_PAYLOAD_MAX + 1];
@@ -590,11 +590,11 @@ static void test_power_cut_matrix(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_happy_path),        cmocka_unit_test(test_encrypted),
-        cmocka_unit_test(test_wrong_hw_class),    cmocka_unit_test(test_wrong_component),
-        cmocka_unit_test(test_rollback),          cmocka_unit_test(test_image_too_large),
-        cmocka_unit_test(test_not_a_recipient),   cmocka_unit_test(test_caps_unknown),
-        cmocka_unit_test(test_bad_frames),        cmocka_unit_test(test_power_cut_matrix),
+        cmocka_unit_test(test_happy_path),          cmocka_unit_test(test_encrypted),
+        cmocka_unit_test(case23_wrong_class),       cmocka_unit_test(case24_wrong_component),
+        cmocka_unit_test(case14_firmware_rollback), cmocka_unit_test(test_image_too_large),
+        cmocka_unit_test(test_not_a_recipient),     cmocka_unit_test(test_caps_unknown),
+        cmocka_unit_test(test_bad_frames),          cmocka_unit_test(test_power_cut_matrix),
         cmocka_unit_test(test_cut_in_last_write),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
