@@ -126,8 +126,8 @@ enum nb_err agent_bundle_install(struct agent_device *d, struct nb_bundle_reader
     enum nb_err err = in == NULL ? NB_ENOMEM : read_parts(r, &b, diag);
     if (err == NB_OK) {
         struct nb_install_device dev = {
-            &d->flash,        &d->layout,        &d->bootctl,      &d->journal,   keys->root,
-            d->cfg->hw_class, keys->x25519_priv, keys->x25519_pub, d->cfg->tries,
+            &d->flash,        &d->layout,        d->bootctl,        &d->journal,      keys->root,
+            d->cfg->hw_class, d->cfg->component, keys->x25519_priv, keys->x25519_pub, d->cfg->tries,
         };
         struct nb_install_bufs ib = {
             b.scratch, NB_ENVELOPE_SCRATCH_LEN, b.table, b.hdr.table_len, b.window, b.window_len,

@@ -25,7 +25,8 @@ const char agent_health_usage[] =
     "Runs every executable of health_dir (agent.conf) in name order, each with\n"
     "health_timeout_s seconds; a non-zero exit or a timeout fails the check.\n"
     "On a trial image: all pass = mark-good, one fails = mark-bad (exit 4; reboot\n"
-    "to go back). On a committed image it only reports. Checks see NOBRICK_SLOT,\n"
+    "to go back). On a rejected image it runs nothing and exits 4 again; on a\n"
+    "committed one it only reports (a failure exits 1). Checks see NOBRICK_SLOT,\n"
     "NOBRICK_VERSION and NOBRICK_STATE.\n\nOptions:\n";
 
 enum decision { COMMIT, REJECT };
@@ -35,7 +36,7 @@ enum decision { COMMIT, REJECT };
 static enum nb_err running_slot(struct agent_device *d, struct nb_bootctl *rec,
                                 struct agent_booted *b, struct nb_diag *diag)
 {
-    enum nb_err err = nb_bootctl_load(&d->bootctl, rec, diag);
+    enum nb_err err = nb_boot_control_load(&d->bootctl, rec, diag);
     if (err == NB_OK)
         err = agent_booted_read(d->cfg, b, diag);
     if (err != NB_OK)
@@ -50,13 +51,16 @@ static enum nb_err running_slot(struct agent_device *d, struct nb_bootctl *rec,
 }
 
 static enum nb_err apply(struct agent_device *d, struct nb_bootctl *rec, enum nb_bootctl_slot_id id,
-                         enum decision what)
+                         enum decision what, struct nb_diag *diag)
 {
     struct nb_bootctl next = *rec;
     enum nb_err err =
         what == COMMIT ? nb_bootctl_mark_good(&next, id) : nb_bootctl_mark_bad(&next, id);
-    if (err == NB_OK && !nb_bootctl_equal(&next, rec))
-        err = nb_bootctl_store(&d->bootctl, &next);
+    if (err == NB_OK && !nb_bootctl_equal(&next, rec)) {
+        err = nb_boot_control_store(&d->bootctl, &next);
+        if (err != NB_OK)
+            return agent_device_store_error(d, err, diag);
+    }
     if (err == NB_OK)
         *rec = next;
     return err;
@@ -77,10 +81,10 @@ static int commit(struct agent_device *d, struct nb_bootctl *rec, const struct a
                     nb_slot_name(b->slot), sl->version, agent_state_name(sl->state));
         return agent_fail(AGENT_PROG, d->cfg, NB_EINVAL, &diag, "mark-good");
     }
-    enum nb_err err = apply(d, rec, b->slot, COMMIT);
+    enum nb_err err = apply(d, rec, b->slot, COMMIT, &diag);
     if (err != NB_OK)
         return agent_device_power_lost(d) ? AGENT_EXIT_POWER
-                                          : agent_fail(AGENT_PROG, d->cfg, err, NULL, "mark-good");
+                                          : agent_fail(AGENT_PROG, d->cfg, err, &diag, "mark-good");
     printf("committed slot %s (%s): minimum security counter is now %" PRIu64 "\n",
            nb_slot_name(b->slot), sl->version, rec->min_security_counter);
     return AGENT_EXIT_OK;
@@ -97,11 +101,11 @@ static int reject(struct agent_device *d, struct nb_bootctl *rec, const struct a
         return agent_fail(AGENT_PROG, d->cfg, NB_EINVAL, &diag, "mark-bad");
     }
     if (sl->state != NB_BOOTCTL_BAD) {
-        enum nb_err err = apply(d, rec, b->slot, REJECT);
+        enum nb_err err = apply(d, rec, b->slot, REJECT, &diag);
         if (err != NB_OK)
             return agent_device_power_lost(d)
                        ? AGENT_EXIT_POWER
-                       : agent_fail(AGENT_PROG, d->cfg, err, NULL, "mark-bad");
+                       : agent_fail(AGENT_PROG, d->cfg, err, &diag, "mark-bad");
     }
     printf("rejected slot %s (%s): it will not boot again\n", nb_slot_name(b->slot), sl->version);
     if (rec->primary != NB_BOOTCTL_NONE)
@@ -132,8 +136,13 @@ static int run_checks(struct agent_device *d, struct nb_bootctl *rec, const stru
     struct agent_health_env env = {nb_slot_name(b->slot), sl->version, agent_state_name(sl->state)};
     struct agent_health_result hr;
     struct nb_diag diag = {{0}};
-    if (sl->state == NB_BOOTCTL_BAD)
-        return reject(d, rec, b);
+    if (sl->state == NB_BOOTCTL_BAD) {
+        /* Rejected already (a health run cut by the power after its store,
+         * or mark-bad): the same outcome and exit code as the first run, so
+         * a supervisor that reboots on 4 still reboots. */
+        int rc = reject(d, rec, b);
+        return rc == AGENT_EXIT_OK ? AGENT_EXIT_REJECTED : rc;
+    }
     enum nb_err err = NB_OK;
     memset(&hr, 0, sizeof hr);
     hr.ok = true;

@@ -65,11 +65,19 @@ static int parse(int argc, char **argv, const char **bundle, struct agent_power_
     return AGENT_EXIT_OK;
 }
 
-static void report(const struct agent_config *cfg, const struct agent_install_result *res)
+/* The tries come from boot control, not from agent.conf: a resumed install
+ * whose trial was armed (and perhaps booted) before a power cut is not
+ * re-armed, so it has the tries it had left. */
+static void report(struct agent_device *d, const struct agent_install_result *res)
 {
+    struct nb_bootctl rec;
+    unsigned tries = d->cfg->tries;
+    if (nb_boot_control_load(&d->bootctl, &rec, NULL) == NB_OK)
+        tries = rec.slot[res->target].tries_left;
     printf("installed %s (security counter %" PRIu64 ") into slot %s: trial armed with %u "
-           "tries\n",
-           res->rel.version, res->rel.security_counter, nb_slot_name(res->target), cfg->tries);
+           "tr%s\n",
+           res->rel.version, res->rel.security_counter, nb_slot_name(res->target), tries,
+           tries == 1 ? "y" : "ies");
     printf("frames: %u written, %u already in the slot%s\n", res->frames_written,
            res->frames_skipped, res->resumed ? " (resumed an interrupted install)" : "");
     printf("next: reboot (nobrick-boot), then run 'nobrick-agent health' or 'mark-good'\n");
@@ -94,7 +102,7 @@ static int install(const struct agent_config *cfg, struct agent_device *d, const
     err = agent_bundle_install(d, &r, &keys, NULL, NULL, &res, &diag);
     nb_bundle_reader_close(&r);
     if (err == NB_OK) {
-        report(cfg, &res);
+        report(d, &res);
         return AGENT_EXIT_OK;
     }
     if (agent_device_power_lost(d))

@@ -29,7 +29,7 @@ struct state {
 
 static enum nb_err load(struct agent_device *d, struct state *s, struct nb_diag *diag)
 {
-    enum nb_err err = nb_bootctl_load(&d->bootctl, &s->rec, diag);
+    enum nb_err err = nb_boot_control_load(&d->bootctl, &s->rec, diag);
     if (err != NB_OK)
         return err;
     err = nb_journal_load(&d->journal, &s->journal, diag);
@@ -38,6 +38,17 @@ static enum nb_err load(struct agent_device *d, struct state *s, struct nb_diag 
     s->have_caps = nb_caps_read(&d->flash, d->layout.caps, &s->caps, NULL) == NB_OK;
     s->have_booted = agent_booted_read(d->cfg, &s->booted, NULL) == NB_OK;
     return NB_OK;
+}
+
+/* An install is in progress only while its target slot is INSTALLING: the
+ * engine resumes exactly then. A journal left behind by a cut after the
+ * trial was armed (its clearing is the install's last write), or before the
+ * slot was marked, describes nothing the flash still waits for, and
+ * reporting it would send the user to install again. */
+static bool install_pending(const struct state *s)
+{
+    return s->journal.op == NB_JOURNAL_INSTALL &&
+           s->rec.slot[s->journal.target_slot].state == NB_BOOTCTL_INSTALLING;
 }
 
 static int n_slots(const struct nb_bootctl *rec)
@@ -58,7 +69,9 @@ static void print_text(const struct agent_device *d, const struct state *s)
         const struct nb_bootctl_slot *sl = &rec->slot[i];
         printf("slot %-5s       %-10s", nb_slot_name((enum nb_bootctl_slot_id)i),
                agent_state_name(sl->state));
-        if (sl->state != NB_BOOTCTL_EMPTY)
+        if (sl->state == NB_BOOTCTL_INSTALLING) /* no release recorded until it is written */
+            printf(" (being written)");
+        else if (sl->state != NB_BOOTCTL_EMPTY)
             printf(" version %s, security counter %" PRIu64, sl->version, sl->security_counter);
         if (sl->state == NB_BOOTCTL_TRIAL)
             printf(", %u tries left", sl->tries_left);
@@ -69,11 +82,11 @@ static void print_text(const struct agent_device *d, const struct state *s)
         printf("\n");
     }
     printf("min security counter: %" PRIu64 "\n", rec->min_security_counter);
-    if (s->journal.op == NB_JOURNAL_INSTALL)
-        printf("in progress:     install into slot %s (%u of %u frames; run the install again to "
-               "resume)\n",
-               nb_slot_name(s->journal.target_slot), s->journal.frames_done,
-               s->journal.frame_count);
+    printf("boot control:    %s\n", agent_device_bootctl_name(d));
+    if (install_pending(s))
+        printf("in progress:     install of %u frames into slot %s, interrupted: run the same "
+               "install again to resume\n",
+               s->journal.frame_count, nb_slot_name(s->journal.target_slot));
     else
         printf("in progress:     nothing\n");
     if (s->have_caps)
@@ -108,11 +121,12 @@ static json_t *slot_json(const struct agent_device *d, const struct state *s, in
 
 static json_t *journal_json(const struct state *s)
 {
-    if (s->journal.op != NB_JOURNAL_INSTALL)
+    /* No frames_done: the engine does not keep it up to date (a resumed
+     * install re-checks the slot instead), so it would be a false count. */
+    if (!install_pending(s))
         return json_pack("{s:s}", "op", "idle");
-    return json_pack("{s:s,s:s,s:i,s:i}", "op", "install", "slot",
-                     nb_slot_name(s->journal.target_slot), "frames_done",
-                     (int)s->journal.frames_done, "frame_count", (int)s->journal.frame_count);
+    return json_pack("{s:s,s:s,s:i}", "op", "install", "slot", nb_slot_name(s->journal.target_slot),
+                     "frame_count", (int)s->journal.frame_count);
 }
 
 static json_t *caps_json(const struct state *s)
@@ -135,13 +149,14 @@ static int print_json(const struct agent_device *d, const struct state *s)
     json_t *primary = s->rec.primary == NB_BOOTCTL_NONE
                           ? json_null()
                           : json_string(nb_slot_name((enum nb_bootctl_slot_id)s->rec.primary));
-    json_t *o = json_pack(
-        "{s:s,s:o,s:o,s:I,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:o,s:o}}", "hw_class", d->cfg->hw_class,
-        "running", running, "primary", primary, "min_security_counter",
-        (json_int_t)s->rec.min_security_counter, "slots", slots, "journal", journal_json(s),
-        "bootloader", caps_json(s), "layout", "flash_size", (json_int_t)d->layout.end, "erase_size",
-        (json_int_t)d->cfg->erase_size, "slot_size", (json_int_t)d->layout.slot_size, "bootctl0",
-        region(d->layout.bootctl[0]), "bootctl1", region(d->layout.bootctl[1]));
+    json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:I,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:o,s:o}}", "hw_class",
+                          d->cfg->hw_class, "bootctl", d->uboot != NULL ? "uboot" : "flash",
+                          "running", running, "primary", primary, "min_security_counter",
+                          (json_int_t)s->rec.min_security_counter, "slots", slots, "journal",
+                          journal_json(s), "bootloader", caps_json(s), "layout", "flash_size",
+                          (json_int_t)d->layout.end, "erase_size", (json_int_t)d->cfg->erase_size,
+                          "slot_size", (json_int_t)d->layout.slot_size, "bootctl0",
+                          region(d->layout.bootctl[0]), "bootctl1", region(d->layout.bootctl[1]));
     if (o == NULL || json_dumpf(o, stdout, JSON_INDENT(2)) != 0) {
         json_decref(o);
         fprintf(stderr, AGENT_PROG ": status: cannot write JSON\n");

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { K_PATH, K_POW2, K_U64, K_U32, K_BOOL, K_TEXT, K_BACKEND, K_TRIES };
+enum kind { K_PATH, K_POW2, K_U64, K_U32, K_BOOL, K_TEXT, K_BACKEND, K_BOOTCTL, K_TRIES };
 
 struct key {
     const char *name;
@@ -33,12 +33,15 @@ static const struct key keys[] = {
     {"meta_size", K_U32, FIELD(meta_size), 0},
     {"gold", K_BOOL, FIELD(gold), 0},
     {"hw_class", K_TEXT, TEXT(hw_class)},
+    {"component", K_TEXT, TEXT(component)},
     {"device_key", K_PATH, TEXT(device_key)},
     {"health_dir", K_PATH, TEXT(health_dir)},
     {"health_timeout_s", K_U32, FIELD(health_timeout_s), 0},
     {"tries", K_TRIES, FIELD(tries), 0},
     {"booted_file", K_PATH, TEXT(booted_file)},
     {"support_contact", K_TEXT, TEXT(support_contact)},
+    {"bootctl", K_BOOTCTL, FIELD(bootctl), 0},
+    {"uboot_env_config", K_PATH, TEXT(uboot_env_config)},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -91,6 +94,12 @@ static const char *set_value(struct parser *p, const struct key *k, const char *
             return "not sim or file";
         *(enum agent_flash_backend *)(void *)field =
             strcmp(v, "sim") == 0 ? AGENT_FLASH_SIM : AGENT_FLASH_FILE;
+        return NULL;
+    case K_BOOTCTL:
+        if (strcmp(v, "flash") != 0 && strcmp(v, "uboot") != 0)
+            return "not flash or uboot";
+        *(enum agent_bootctl_backend *)(void *)field =
+            strcmp(v, "flash") == 0 ? AGENT_BOOTCTL_FLASH : AGENT_BOOTCTL_UBOOT;
         return NULL;
     case K_TRIES:
         if (!parse_u64(v, 7, &n) || n == 0)
@@ -157,7 +166,18 @@ static void set_defaults(struct parser *p)
     c->write_size = 16;
     c->health_timeout_s = 30;
     c->tries = 3;
+    snprintf(c->component, sizeof c->component, "%s", NB_COMPONENT_DEFAULT);
     (void)set_path(p, "booted", c->booted_file, sizeof c->booted_file);
+    c->bootctl = AGENT_BOOTCTL_FLASH;
+    snprintf(c->uboot_env_config, sizeof c->uboot_env_config, "/etc/fw_env.config");
+}
+
+static bool seen(const struct parser *p, const char *name)
+{
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return p->seen[i];
+    return false;
 }
 
 static enum nb_err check_required(const struct parser *p, struct nb_diag *diag)
@@ -169,6 +189,12 @@ static enum nb_err check_required(const struct parser *p, struct nb_diag *diag)
                                                    : NULL;
     if (missing != NULL)
         return nb_diag_set(diag, NB_EPARSE, "%s: key '%s' is required", c->path, missing);
+    /* A setting that would be silently ignored is a mistake in the file. */
+    if (c->bootctl != AGENT_BOOTCTL_UBOOT && seen(p, "uboot_env_config"))
+        return nb_diag_set(diag, NB_EPARSE,
+                           "%s: key 'uboot_env_config' needs 'bootctl = uboot' (boot control is "
+                           "in the flash)",
+                           c->path);
     if (c->write_size > c->erase_size)
         return nb_diag_set(diag, NB_EPARSE, "%s: write_size %u is larger than erase_size %u",
                            c->path, c->write_size, c->erase_size);

@@ -20,6 +20,12 @@
  * file / block device (flash_file.h). */
 enum agent_flash_backend { AGENT_FLASH_SIM, AGENT_FLASH_FILE };
 
+/* Where boot control lives (`bootctl = flash|uboot`): the two-copy record
+ * in the flash layout (default), or the U-Boot environment described by
+ * `uboot_env_config` (a libubootenv fw_env.config, default
+ * /etc/fw_env.config; nobrick/bootctl_uboot.h, docs/bootloader.md). */
+enum agent_bootctl_backend { AGENT_BOOTCTL_FLASH, AGENT_BOOTCTL_UBOOT };
+
 struct agent_config {
     char path[AGENT_PATH_MAX]; /* the config file itself */
     char flash[AGENT_PATH_MAX];
@@ -29,17 +35,21 @@ struct agent_config {
     uint32_t meta_size; /* 0: NB_LAYOUT_META_DEFAULT */
     bool gold;
     char hw_class[NB_HW_CLASS_MAX + 1];
-    char device_key[AGENT_PATH_MAX]; /* empty: no key (no encrypted bundles) */
-    char health_dir[AGENT_PATH_MAX]; /* empty: no health checks */
+    char component[NB_COMPONENT_MAX + 1]; /* what slots A/B hold: "system" */
+    char device_key[AGENT_PATH_MAX];      /* empty: no key (no encrypted bundles) */
+    char health_dir[AGENT_PATH_MAX];      /* empty: no health checks */
     uint32_t health_timeout_s;
     uint8_t tries; /* trial boots of a new image */
     char booted_file[AGENT_PATH_MAX];
     char support_contact[AGENT_CONTACT_MAX + 1]; /* empty: none */
+    enum agent_bootctl_backend bootctl;
+    char uboot_env_config[AGENT_PATH_MAX]; /* bootctl = uboot only */
 };
 
 /* Reads and checks path. Defaults: flash_backend sim, erase_size 4096,
  * write_size 16, gold no, health_timeout_s 30, tries 3, booted_file
- * "booted"; flash, slot_size and hw_class are required. NB_ENOENT / NB_EIO
+ * "booted", bootctl flash, uboot_env_config /etc/fw_env.config (refused
+ * unless bootctl = uboot); flash, slot_size and hw_class are required. NB_ENOENT / NB_EIO
  * for the file, NB_EPARSE with diag "FILE:LINE: key 'K': why" otherwise.
  * *out is written only on success. */
 NB_MUST_CHECK enum nb_err agent_config_load(const char *path, struct agent_config *out,

@@ -1,10 +1,12 @@
 /* Opening a device from its agent.conf: the flash backend chosen once here
  * (simulator or file), the computed layout checked against it, the two-copy
- * stores bound to their regions; plus the power-cut plumbing of the tests
+ * stores bound to their regions, the boot-control backend (the flash record
+ * or the U-Boot environment) chosen once here too; plus the power-cut plumbing of the tests
  * and the booted file that tells the agent which slot runs. */
 #include "device.h"
 
 #include <nobrick/alloc.h>
+#include <nobrick/bootctl_uboot.h>
 #include <nobrick/envelope.h>
 #include <nobrick/fileio.h>
 #include <nobrick/flash_file.h>
@@ -20,7 +22,8 @@
 const char agent_power_help[] =
     "  --cut-after-ops N  simulated flash only: cut the power after N programs/erases\n"
     "  --tear             with --cut-after-ops: tear the interrupted operation\n"
-    "  --count-ops        print 'flash operations: N' (programs + erases) on stderr\n";
+    "  --count-ops        print 'flash operations: N' (programs + erases) and the bytes\n"
+    "                     programmed and erased on stderr\n";
 
 int agent_power_opt(const char *prog, int argc, char **argv, int *i, struct agent_power_opts *o)
 {
@@ -74,7 +77,8 @@ static enum nb_err open_flash(struct agent_device *d, struct nb_diag *diag)
 static enum nb_err bind_stores(struct agent_device *d, struct nb_diag *diag)
 {
     const struct nb_layout *l = &d->layout;
-    enum nb_err err = nb_bootctl_flash_init(&d->bootctl, &d->flash, l->bootctl[0], l->bootctl[1]);
+    enum nb_err err =
+        nb_bootctl_flash_init(&d->bootctl_flash, &d->flash, l->bootctl[0], l->bootctl[1]);
     if (err == NB_OK)
         err =
             nb_dualrec_init(&d->journal, &d->flash, l->journal[0], l->journal[1], NB_JOURNAL_MAGIC);
@@ -83,6 +87,31 @@ static enum nb_err bind_stores(struct agent_device *d, struct nb_diag *diag)
     if (err != NB_OK)
         return nb_diag_set(diag, err, "the flash layout of %s is not usable", d->cfg->path);
     return NB_OK;
+}
+
+static enum nb_err open_bootctl(struct agent_device *d, struct nb_diag *diag)
+{
+    if (d->cfg->bootctl == AGENT_BOOTCTL_FLASH) {
+        d->bootctl = nb_bootctl_flash_control(&d->bootctl_flash);
+        return NB_OK;
+    }
+    enum nb_err err = nb_bootctl_uboot_open(d->cfg->uboot_env_config, &d->uboot, diag);
+    if (err == NB_OK)
+        d->bootctl = nb_bootctl_uboot_control(d->uboot);
+    return err;
+}
+
+enum nb_err agent_device_store_error(const struct agent_device *d, enum nb_err err,
+                                     struct nb_diag *diag)
+{
+    if (d->uboot != NULL)
+        return nb_diag_set(diag, err, "%s", nb_bootctl_uboot_last_error(d->uboot));
+    return nb_diag_set(diag, err, "writing boot control to the flash failed: %s", nb_strerror(err));
+}
+
+const char *agent_device_bootctl_name(const struct agent_device *d)
+{
+    return d->uboot != NULL ? "U-Boot environment" : "flash record";
 }
 
 enum nb_err agent_device_open(struct agent_device *d, const struct agent_config *cfg,
@@ -104,6 +133,8 @@ enum nb_err agent_device_open(struct agent_device *d, const struct agent_config 
     err = nb_layout_check(&d->layout, &g, diag);
     if (err == NB_OK)
         err = bind_stores(d, diag);
+    if (err == NB_OK)
+        err = open_bootctl(d, diag);
     if (err == NB_OK && d->sim != NULL && d->power.cut)
         nb_flash_sim_cut_after(d->sim, d->power.cut_after_ops, d->power.tear,
                                d->power.cut_after_ops * 2654435761u + 1);
@@ -129,14 +160,18 @@ int agent_device_close(struct agent_device *d, int rc)
                     d->power.cut_after_ops);
             rc = AGENT_EXIT_POWER;
         }
-        if (d->power.count_ops)
+        if (d->power.count_ops) {
             fprintf(stderr, "flash operations: %" PRIu64 "\n", st.programs + st.erases);
+            fprintf(stderr, "flash bytes: programmed %" PRIu64 ", erased %" PRIu64 "\n",
+                    st.bytes_programmed, st.bytes_erased);
+        }
     }
     if (d->file != NULL) {
         if (nb_flash_sync(&d->flash) != NB_OK && rc == AGENT_EXIT_OK)
             rc = AGENT_EXIT_FAIL;
         nb_flash_file_close(d->file);
     }
+    nb_bootctl_uboot_close(d->uboot);
     memset(d, 0, sizeof *d);
     return rc;
 }

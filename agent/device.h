@@ -1,6 +1,7 @@
 /* A device opened from its agent.conf (agent/device.c): the flash (the
- * power-cut simulator or a plain file / block device), the layout, and the
- * stores on it (boot control, journal, trust). Shared by every verb of
+ * power-cut simulator or a plain file / block device), the layout, the
+ * stores on it (journal, trust) and boot control (the record on the flash
+ * or the U-Boot environment, chosen once at open). Shared by every verb of
  * nobrick-agent, by nobrick-boot and, later, by the online agent's loop.
  * The power-cut options of the tests (--cut-after-ops, --tear, --count-ops)
  * live here so that every program that writes the flash takes them alike. */
@@ -37,6 +38,7 @@ struct agent_power_opts {
 
 struct nb_flash_sim;
 struct nb_flash_file;
+struct nb_bootctl_uboot;
 
 struct agent_device {
     const struct agent_config *cfg;
@@ -45,7 +47,9 @@ struct agent_device {
     struct nb_flash_file *file;
     struct nb_flash flash;
     struct nb_layout layout;
-    struct nb_bootctl_flash bootctl;
+    struct nb_bootctl_flash bootctl_flash; /* bound even when unused: the layout has it */
+    struct nb_bootctl_uboot *uboot;        /* bootctl = uboot */
+    struct nb_boot_control bootctl;        /* what every verb loads and stores */
     struct nb_dualrec journal;
     struct nb_dualrec trust;
 };
@@ -59,8 +63,8 @@ int agent_power_opt(const char *prog, int argc, char **argv, int *i, struct agen
 extern const char agent_power_help[];
 
 /* Opens the flash named by cfg, computes the layout, checks it against the
- * flash and binds the stores. Arms the cut of o (sim only: NB_EUNSUPPORTED
- * for the file backend). Nothing is read or written yet. *d is valid until
+ * flash, binds the stores and opens the boot-control backend of cfg. Arms the cut of o (sim only:
+ * NB_EUNSUPPORTED for the file backend). Nothing is read or written yet. *d is valid until
  * agent_device_close. */
 NB_MUST_CHECK enum nb_err agent_device_open(struct agent_device *d, const struct agent_config *cfg,
                                             const struct agent_power_opts *o, struct nb_diag *diag);
@@ -71,6 +75,14 @@ NB_MUST_CHECK enum nb_err agent_device_open(struct agent_device *d, const struct
  * "flash operations: N". Otherwise returns rc. Safe on a device never
  * opened (zeroed). */
 int agent_device_close(struct agent_device *d, int rc);
+
+/* After a failed nb_boot_control_store: why, in diag (the U-Boot backend
+ * knows more than its error code). Returns err. */
+enum nb_err agent_device_store_error(const struct agent_device *d, enum nb_err err,
+                                     struct nb_diag *diag);
+
+/* "flash record" or "U-Boot environment": where boot control lives. */
+const char *agent_device_bootctl_name(const struct agent_device *d);
 
 /* True once the simulated power was cut. */
 bool agent_device_power_lost(const struct agent_device *d);

@@ -154,7 +154,7 @@ static enum nb_err refuse(struct run *r, enum nb_bootctl_slot_id id, enum nb_err
         return NB_OK;
     enum nb_err err = nb_bootctl_mark_bad(&r->rec, id);
     if (err == NB_OK)
-        err = nb_bootctl_store(r->dev->bootctl, &r->rec);
+        err = nb_boot_control_store(&r->dev->bootctl, &r->rec);
     return err;
 }
 
@@ -165,7 +165,7 @@ static enum nb_err choose(struct run *r, enum nb_bootctl_slot_id id)
     const struct nb_bootctl_slot *s = &r->rec.slot[id];
     if (s->state == NB_BOOTCTL_GOOD && r->rec.primary != (uint8_t)id) {
         r->rec.primary = (uint8_t)id; /* no transition promotes a good slot */
-        enum nb_err err = nb_bootctl_store(r->dev->bootctl, &r->rec);
+        enum nb_err err = nb_boot_control_store(&r->dev->bootctl, &r->rec);
         if (err != NB_OK)
             return err;
     }
@@ -212,11 +212,11 @@ static enum nb_err try_trial(struct run *r, bool *booted)
         event(r->out, id, NB_EBOOT_VERIFY, "slot %s: %s not committed after its last try (%s)",
               nb_slot_name(id), r->rec.slot[id].version, nb_errname(NB_EBOOT_VERIFY));
         enum nb_err err = nb_bootctl_mark_bad(&r->rec, id);
-        return err == NB_OK ? nb_bootctl_store(r->dev->bootctl, &r->rec) : err;
+        return err == NB_OK ? nb_boot_control_store(&r->dev->bootctl, &r->rec) : err;
     }
     enum nb_err err = nb_bootctl_consume_try(&r->rec, id);
     if (err == NB_OK)
-        err = nb_bootctl_store(r->dev->bootctl, &r->rec);
+        err = nb_boot_control_store(&r->dev->bootctl, &r->rec);
     if (err != NB_OK)
         return err;
     return attempt(r, id, booted);
@@ -281,7 +281,7 @@ enum nb_err nb_boot_run(const struct nb_boot_device *dev, const struct nb_boot_b
     if (err != NB_OK)
         return err;
     struct run r = {.dev = dev, .bufs = bufs, .out = out};
-    err = nb_bootctl_load(dev->bootctl, &r.rec, NULL);
+    err = nb_boot_control_load(&dev->bootctl, &r.rec, NULL);
     if (err == NB_OK)
         err = load_root(&r);
     bool booted = false;

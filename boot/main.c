@@ -103,7 +103,7 @@ static int power_on(const struct agent_config *cfg, struct agent_device *d)
     int rc = AGENT_EXIT_FAIL;
     enum nb_err err = r == NULL ? NB_ENOMEM : bufs_alloc(&bufs);
     if (err == NB_OK) {
-        struct nb_boot_device dev = {&d->flash, &d->layout, &d->bootctl, &d->trust};
+        struct nb_boot_device dev = {&d->flash, &d->layout, d->bootctl, &d->trust};
         err = nb_boot_run(&dev, &bufs, r);
         print_events(r);
     }

@@ -34,7 +34,7 @@
 struct nb_boot_device {
     const struct nb_flash *flash;
     const struct nb_layout *layout;
-    struct nb_bootctl_flash *bootctl;
+    struct nb_boot_control bootctl; /* the two-copy record, or a bootloader's environment */
     struct nb_dualrec *trust;
 };
 

@@ -34,7 +34,9 @@ NB_MUST_CHECK enum nb_err nb_flash_file_open(const char *path,
 /* Closes the file (without syncing) and frees ff; NULL is a no-op. */
 void nb_flash_file_close(struct nb_flash_file *ff);
 
-/* The flash HAL of ff; sync is fdatasync. Valid until nb_flash_file_close. */
+/* The flash HAL of ff; sync is nb_flash_file_drop_cache (fdatasync, then
+ * the cached pages dropped), so a read-back after a sync reads the storage.
+ * Valid until nb_flash_file_close. */
 struct nb_flash nb_flash_file_flash(struct nb_flash_file *ff);
 
 /* Syncs, then asks the kernel to drop the file's cached pages, so the next

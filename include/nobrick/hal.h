@@ -37,7 +37,10 @@ struct nb_flash_ops {
     enum nb_err (*read)(void *ctx, uint64_t off, void *buf, size_t len);
     enum nb_err (*program)(void *ctx, uint64_t off, const void *buf, size_t len);
     enum nb_err (*erase)(void *ctx, uint64_t off, uint64_t len);
-    /* Makes every completed program and erase durable (fdatasync on files). */
+    /* Makes every completed program and erase durable, and makes the reads
+     * that follow come from the medium, not a cache (files: fdatasync, then
+     * the cached pages dropped), so a read-back after a sync verifies what
+     * the storage holds. */
     enum nb_err (*sync)(void *ctx);
     void (*geometry)(void *ctx, struct nb_flash_geometry *out);
 };
@@ -120,6 +123,21 @@ struct nb_boot_control {
     const struct nb_boot_control_ops *ops;
     void *ctx;
 };
+
+/* load: NB_OK and *out written, or NB_EPARSE (nothing valid stored: diag
+ * names what), NB_EIO, NB_ENOMEM; *out is untouched on failure. store:
+ * NB_EINVAL for a record failing nb_bootctl_check, else the backend's I/O
+ * error, and the stored state is then the old one or the new one. */
+NB_MUST_CHECK static inline enum nb_err
+nb_boot_control_load(const struct nb_boot_control *bc, struct nb_bootctl *out, struct nb_diag *diag)
+{
+    return bc->ops->load(bc->ctx, out, diag);
+}
+NB_MUST_CHECK static inline enum nb_err nb_boot_control_store(const struct nb_boot_control *bc,
+                                                              const struct nb_bootctl *rec)
+{
+    return bc->ops->store(bc->ctx, rec);
+}
 
 /* --- clock ----------------------------------------------------------------- */
 struct nb_clock_ops {

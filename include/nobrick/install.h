@@ -47,10 +47,11 @@
 struct nb_install_device {
     const struct nb_flash *flash;
     const struct nb_layout *layout;
-    struct nb_bootctl_flash *bootctl;
+    struct nb_boot_control bootctl; /* the two-copy record, or a bootloader's environment */
     struct nb_dualrec *journal;
     const struct nb_root *root; /* the trusted root (trust store) */
     const char *hw_class;
+    const char *component;      /* what slots A/B hold; NULL: NB_COMPONENT_DEFAULT ("system") */
     const uint8_t *x25519_priv; /* NULL: the device cannot open encrypted bundles */
     const uint8_t *x25519_pub;
     uint8_t tries; /* 1..NB_BOOTCTL_MAX_TRIES; 0 = NB_BOOTCTL_DEFAULT_TRIES */
@@ -93,7 +94,7 @@ struct nb_install {
     uint32_t next_frame;     /* first frame not yet in the slot */
     uint32_t frames_done;    /* frames verified in the slot */
     uint32_t frames_skipped; /* of those, found already there on resume */
-    bool resumed;            /* the journal named this release and slot */
+    bool resumed;            /* the journal named this release and slot, or its trial is armed */
 };
 
 /* Prepares an install; nothing is read or written. */

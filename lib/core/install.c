@@ -58,14 +58,24 @@ static enum nb_bootctl_slot_id pick_target(const struct nb_bootctl *bc)
 }
 
 /* True when target already holds this release, armed: a power cut hit
- * after the trial was stored but before the journal went idle. */
+ * after the trial was stored, before the journal went idle, or while it
+ * went idle. That last write can be cut after it completed (a torn program
+ * whose unwritten tail was padding), and then the journal is idle and the
+ * caller cannot tell the install finished: the same install run again must
+ * succeed, not be refused as "another trial pending" (install.h: after a
+ * cut anywhere, the same install continues). With an idle journal the
+ * record's fields, set from the signed release that armed the trial, say
+ * which release it is. */
 static bool already_armed(const struct nb_install *in, const struct nb_bootctl *bc,
                           const struct nb_journal *j)
 {
     const struct nb_bootctl_slot *s = &bc->slot[in->target];
-    return j->op == NB_JOURNAL_INSTALL && j->target_slot == in->target &&
-           memcmp(j->envelope_sha256, in->envelope_sha256, NB_SHA256_LEN) == 0 &&
-           s->state == NB_BOOTCTL_TRIAL && s->image_size == in->rel.image_size &&
+    bool ours = j->op == NB_JOURNAL_IDLE ||
+                (j->op == NB_JOURNAL_INSTALL && j->target_slot == in->target &&
+                 memcmp(j->envelope_sha256, in->envelope_sha256, NB_SHA256_LEN) == 0);
+    return ours && s->state == NB_BOOTCTL_TRIAL && s->image_size == in->rel.image_size &&
+           s->security_counter == in->rel.security_counter &&
+           strcmp(s->version, in->rel.version) == 0 &&
            memcmp(s->sha256, in->rel.image_sha256, NB_SHA256_LEN) == 0;
 }
 
@@ -101,6 +111,16 @@ static enum nb_err check_release(struct nb_install *in, const struct nb_bootctl 
     enum nb_err err = nb_release_check_hw(r, in->dev.hw_class, &why);
     if (err != NB_OK)
         return refuse(in, diag, err, &why);
+    /* A bootloader or modem image signed for this class must not land in
+     * the system slots (SECURITY.md 24). */
+    const char *component = in->dev.component != NULL ? in->dev.component : NB_COMPONENT_DEFAULT;
+    if (strcmp(r->component, component) != 0) {
+        nb_diag_set(diag, NB_EINCOMPAT,
+                    "install refused: bundle is for component '%s', the slots of this device "
+                    "hold '%s': install it with the tool for that component",
+                    r->component, component);
+        return nb__install_fail(in, NB_EINCOMPAT);
+    }
     if (r->security_counter < bc->min_security_counter) {
         nb_diag_set(diag, NB_EROLLBACK,
                     "install refused: security counter %llu is below this device's minimum "
@@ -209,7 +229,7 @@ static enum nb_err start(struct nb_install *in, struct nb_bootctl *bc, struct nb
     }
     err = nb_bootctl_mark_installing(bc, in->target);
     if (err == NB_OK)
-        err = nb_bootctl_store(in->dev.bootctl, bc);
+        err = nb_boot_control_store(&in->dev.bootctl, bc);
     if (err != NB_OK) {
         nb_diag_set(diag, err, "install: marking slot %s installing failed",
                     nb_slot_name(in->target));
@@ -223,7 +243,7 @@ static enum nb_err start(struct nb_install *in, struct nb_bootctl *bc, struct nb
 static enum nb_err read_state(struct nb_install *in, struct nb_bootctl *bc, struct nb_journal *j,
                               struct nb_diag *diag)
 {
-    enum nb_err err = nb_bootctl_load(in->dev.bootctl, bc, diag);
+    enum nb_err err = nb_boot_control_load(&in->dev.bootctl, bc, diag);
     if (err == NB_OK)
         err = nb_journal_load(in->dev.journal, j, diag);
     if (err != NB_OK)
@@ -293,7 +313,7 @@ static enum nb_err mark_slot_bad(struct nb_install *in, struct nb_bootctl *bc, s
 {
     enum nb_err err = nb_bootctl_mark_bad(bc, in->target);
     if (err == NB_OK)
-        err = nb_bootctl_store(in->dev.bootctl, bc);
+        err = nb_boot_control_store(&in->dev.bootctl, bc);
     nb_diag_set(diag, NB_EHASH,
                 "install: slot %s does not hold the signed image after writing (read-back "
                 "hash mismatch)%s: retry the install; if it repeats, the flash may be failing",
@@ -313,7 +333,7 @@ static enum nb_err arm_trial(struct nb_install *in, struct nb_bootctl *bc, struc
     if (err == NB_OK)
         err = nb_bootctl_mark_trial(bc, in->target, nb__install_tries(in));
     if (err == NB_OK)
-        err = nb_bootctl_store(in->dev.bootctl, bc);
+        err = nb_boot_control_store(&in->dev.bootctl, bc);
     if (err != NB_OK) {
         nb_diag_set(diag, err, "install: arming the trial of slot %s failed",
                     nb_slot_name(in->target));
@@ -333,7 +353,7 @@ enum nb_err nb_install_finish(struct nb_install *in, struct nb_diag *diag)
     if (err == NB_OK)
         err = hash_slot(in, digest);
     if (err == NB_OK)
-        err = nb_bootctl_load(in->dev.bootctl, &bc, diag);
+        err = nb_boot_control_load(&in->dev.bootctl, &bc, diag);
     if (err != NB_OK) {
         nb_diag_set(diag, err, "install: reading back slot %s failed", nb_slot_name(in->target));
         return nb__install_fail(in, err);
@@ -342,8 +362,13 @@ enum nb_err nb_install_finish(struct nb_install *in, struct nb_diag *diag)
         return mark_slot_bad(in, &bc, diag);
     if ((err = arm_trial(in, &bc, diag)) != NB_OK)
         return err;
-    nb_journal_init(&idle);
-    err = nb_journal_store(in->dev.journal, &idle);
+    /* Already idle (the same install run again after its last write): a
+     * step already done is not redone, so a repeated install writes nothing. */
+    err = nb_journal_load(in->dev.journal, &idle, diag);
+    if (err == NB_OK && idle.op != NB_JOURNAL_IDLE) {
+        nb_journal_init(&idle);
+        err = nb_journal_store(in->dev.journal, &idle);
+    }
     if (err != NB_OK) {
         /* The trial is armed and will boot; a stale journal only makes the
          * next begin of this release a no-op resume. */

@@ -31,8 +31,8 @@ static int setup(void **state)
     (void)state;
     bx_world_init(&w);
     bx_image(image, sizeof image, 5, true);
-    struct bx_spec zstd = {FS, NB_COMPRESSION_ZSTD, false};
-    struct bx_spec none_enc = {FS, NB_COMPRESSION_NONE, true};
+    struct bx_spec zstd = {FS, NB_COMPRESSION_ZSTD, false, NULL};
+    struct bx_spec none_enc = {FS, NB_COMPRESSION_NONE, true, NULL};
     bx_create(&w, image, sizeof image, &zstd, &plain);
     bx_create(&w, image, sizeof image, &none_enc, &sealed);
     return 0;

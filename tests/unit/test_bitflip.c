@@ -30,7 +30,7 @@ static int setup(void **state)
 
 static void flip_every_bit(bool encrypt)
 {
-    struct bx_spec spec = {FS, NB_COMPRESSION_ZSTD, encrypt};
+    struct bx_spec spec = {FS, NB_COMPRESSION_ZSTD, encrypt, NULL};
     struct bx_bundle b;
     bx_create(&w, image, sizeof image, &spec, &b);
     assert_int_equal(bx_verify(&w, b.data, b.len, encrypt, NULL), NB_OK);

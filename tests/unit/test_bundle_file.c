@@ -41,7 +41,7 @@ static int teardown(void **state)
 
 static void round_trip(size_t len, uint32_t frame_size, enum nb_compression c, bool encrypt)
 {
-    struct bx_spec spec = {frame_size, c, encrypt};
+    struct bx_spec spec = {frame_size, c, encrypt, NULL};
     struct bx_bundle b;
     struct nb_diag d = {{0}};
     bx_create(&w, image, len, &spec, &b);
@@ -94,7 +94,7 @@ static void incompressible_image(void **state)
     uint8_t *noise = nb_malloc(5 * 4096 + 7);
     assert_non_null(noise);
     bx_image(noise, 5 * 4096 + 7, 9, false);
-    struct bx_spec spec = {4096, NB_COMPRESSION_ZSTD, true};
+    struct bx_spec spec = {4096, NB_COMPRESSION_ZSTD, true, NULL};
     struct bx_bundle b;
     uint8_t *saved = image;
     image = noise;
@@ -108,7 +108,7 @@ static void incompressible_image(void **state)
 static void encrypted_without_the_device_key(void **state)
 {
     (void)state;
-    struct bx_spec spec = {4096, NB_COMPRESSION_ZSTD, true};
+    struct bx_spec spec = {4096, NB_COMPRESSION_ZSTD, true, NULL};
     struct bx_bundle b;
     bx_create(&w, image, 10000, &spec, &b);
     struct nb_bundle_reader r;
@@ -138,7 +138,7 @@ static void verify_from_a_file(void **state)
 {
     (void)state;
     char dir[256], path[300];
-    struct bx_spec spec = {4096, NB_COMPRESSION_ZSTD, false};
+    struct bx_spec spec = {4096, NB_COMPRESSION_ZSTD, false, NULL};
     struct bx_bundle b;
     struct nb_diag d = {{0}};
     bx_create(&w, image, 3 * 4096 + 5, &spec, &b);
@@ -161,7 +161,7 @@ static void verify_from_a_file(void **state)
 static void inspect_reports_the_release(void **state)
 {
     (void)state;
-    struct bx_spec spec = {4096, NB_COMPRESSION_ZSTD, true};
+    struct bx_spec spec = {4096, NB_COMPRESSION_ZSTD, true, NULL};
     struct bx_bundle b;
     bx_create(&w, image, 3 * 4096 - 10, &spec, &b);
     struct nb_bundle_reader r;
@@ -212,7 +212,7 @@ static void root_chain_from_files(void **state)
     assert_int_equal(got.version, 2);
     assert_memory_equal(got.roles[NB_ROLE_RELEASE].keys[0].pub, rel2.ed_pub, 32);
     /* A bundle signed by the old release key fails under v2. */
-    struct bx_spec spec = {4096, NB_COMPRESSION_ZSTD, false};
+    struct bx_spec spec = {4096, NB_COMPRESSION_ZSTD, false, NULL};
     struct bx_bundle b;
     bx_create(&w, image, 100, &spec, &b);
     struct nb_bundle_reader r;

@@ -196,7 +196,7 @@ static void run_install(struct dev *d, const struct bx_bundle *b, struct run *r)
     assert_int_equal(nb_codec_init(&codec), NB_OK);
     struct nb_install_device dev = {.flash = &d->flash,
                                     .layout = &d->layout,
-                                    .bootctl = &d->bc,
+                                    .bootctl = nb_bootctl_flash_control(&d->bc),
                                     .journal = &d->journal,
                                     .root = &d->root,
                                     .hw_class = d->hw_class,
@@ -280,14 +280,52 @@ static void test_happy_path(void **state)
     assert_int_equal(r.skipped, 0);
     reboot(&d);
     assert_installed(&d);
-    /* A second install while B is on trial is refused, and writes nothing. */
+    /* The same install again is done already (a cut of its last write, the
+     * journal going idle, can leave exactly this state): it succeeds,
+     * fetches no frame and writes nothing. */
     snapshot(&d, snap_a);
     run_install(&d, &B_v2, &r);
+    assert_int_equal(r.err, NB_OK);
+    assert_int_equal(r.asked, 0);
+    assert_int_equal(r.skipped, r.total);
+    snapshot(&d, snap_b);
+    assert_memory_equal(snap_a, snap_b, d.layout.end);
+    /* Another release while B is on trial is refused, and writes nothing. */
+    run_install(&d, &B_v1, &r);
     assert_int_equal(r.err, NB_EINVAL);
     assert_non_null(strstr(r.diag.msg, "commit or reject the running trial first"));
     snapshot(&d, snap_b);
     assert_memory_equal(snap_a, snap_b, d.layout.end);
     nb_flash_sim_close(d.sim);
+}
+
+/* The cut that used to be refused: the last write of the install (the
+ * journal going idle) torn after its record was complete. Whatever the
+ * tear length, the same install run again succeeds. */
+static void test_cut_in_last_write(void **state)
+{
+    (void)state;
+    struct dev d;
+    struct run r;
+    provision(&d, SLOT_LEN, IMG_LEN);
+    nb_flash_sim_reset_stats(d.sim);
+    run_install(&d, &B_v2, &r);
+    assert_int_equal(r.err, NB_OK);
+    uint64_t total = ops(&d);
+    nb_flash_sim_close(d.sim);
+    for (uint64_t seed = 1; seed <= 32; seed++) {
+        provision(&d, SLOT_LEN, IMG_LEN);
+        nb_flash_sim_cut_after(d.sim, total - 1, true, seed);
+        run_install(&d, &B_v2, &r);
+        assert_true(nb_flash_sim_power_lost(d.sim));
+        reboot(&d);
+        run_install(&d, &B_v2, &r);
+        if (r.err != NB_OK)
+            fail_msg("tear seed %llu: resume failed: %s", (unsigned long long)seed, r.diag.msg);
+        reboot(&d);
+        assert_installed(&d);
+        nb_flash_sim_close(d.sim);
+    }
 }
 
 static void test_encrypted(void **state)
@@ -331,6 +369,25 @@ static void test_wrong_hw_class(void **state)
     d.hw_class = "thermo-v3";
     run_install(&d, &B_v2, &r);
     assert_int_equal(r.err, NB_OK);
+    nb_flash_sim_close(d.sim);
+}
+
+/* SECURITY.md 24: a legitimately signed image of another component (here a
+ * bootloader) is not written to the system slots. */
+static void test_wrong_component(void **state)
+{
+    (void)state;
+    struct bx_spec spec = {
+        .frame_size = FS, .compression = NB_COMPRESSION_ZSTD, .component = "bootloader"};
+    struct bx_bundle boot;
+    struct dev d;
+    struct run r;
+    bx_create(&W, image_v2, IMG_LEN, &spec, &boot);
+    provision(&d, SLOT_LEN, IMG_LEN);
+    expect_refused(&d, &boot, NB_EINCOMPAT, "component 'bootloader'");
+    run_install(&d, &B_v2, &r);
+    assert_int_equal(r.err, NB_OK);
+    bx_free(&boot);
     nb_flash_sim_close(d.sim);
 }
 
@@ -411,8 +468,12 @@ static void test_bad_frames(void **state)
     provision(&d, SLOT_LEN, IMG_LEN);
     parts(&B_v2, &env, &env_len, &table, &table_len, &frames);
     assert_int_equal(nb_codec_init(&codec), NB_OK);
-    struct nb_install_device dev = {&d.flash,    &d.layout, &d.bc, &d.journal, &d.root,
-                                    "thermo-v3", NULL,      NULL,  0};
+    struct nb_install_device dev = {.flash = &d.flash,
+                                    .layout = &d.layout,
+                                    .bootctl = nb_bootctl_flash_control(&d.bc),
+                                    .journal = &d.journal,
+                                    .root = &d.root,
+                                    .hw_class = "thermo-v3"};
     struct nb_install_bufs bufs = {scratch, sizeof scratch, table_buf, sizeof table_buf,
                                    window,  sizeof window,  &codec};
     nb_install_init(&in, &dev, &bufs);
@@ -529,11 +590,12 @@ static void test_power_cut_matrix(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_happy_path),       cmocka_unit_test(test_encrypted),
-        cmocka_unit_test(test_wrong_hw_class),   cmocka_unit_test(test_rollback),
-        cmocka_unit_test(test_image_too_large),  cmocka_unit_test(test_not_a_recipient),
-        cmocka_unit_test(test_caps_unknown),     cmocka_unit_test(test_bad_frames),
-        cmocka_unit_test(test_power_cut_matrix),
+        cmocka_unit_test(test_happy_path),        cmocka_unit_test(test_encrypted),
+        cmocka_unit_test(test_wrong_hw_class),    cmocka_unit_test(test_wrong_component),
+        cmocka_unit_test(test_rollback),          cmocka_unit_test(test_image_too_large),
+        cmocka_unit_test(test_not_a_recipient),   cmocka_unit_test(test_caps_unknown),
+        cmocka_unit_test(test_bad_frames),        cmocka_unit_test(test_power_cut_matrix),
+        cmocka_unit_test(test_cut_in_last_write),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,7 +1,8 @@
 /* Flash HAL on a regular file or a block device: pread/pwrite with bounds
  * and alignment checks, erase as a no-op (nothing to erase; see
- * nobrick/flash_file.h), sync as fdatasync. O_DIRECT is not used: callers
- * that must read from the storage call nb_flash_file_drop_cache. */
+ * nobrick/flash_file.h), sync as fdatasync followed by dropping the file's
+ * cached pages, so reads after a sync come from the storage (O_DIRECT is not
+ * used: it would force every program to be aligned to the device's sectors). */
 #include <nobrick/alloc.h>
 #include <nobrick/flash_file.h>
 
@@ -75,10 +76,12 @@ static enum nb_err file_erase(void *ctx, uint64_t off, uint64_t len)
     return check_range(ff, off, len, ff->geo.erase_size);
 }
 
+/* Durable, and the cache dropped: the install engine reads the slot back
+ * after a sync to verify what the storage holds (DESIGN.md), and a read
+ * served from the page cache would only verify what was written to RAM. */
 static enum nb_err file_sync(void *ctx)
 {
-    struct nb_flash_file *ff = ctx;
-    return fdatasync(ff->fd) == 0 ? NB_OK : NB_EIO;
+    return nb_flash_file_drop_cache(ctx);
 }
 
 static void file_geometry(void *ctx, struct nb_flash_geometry *out)

@@ -33,7 +33,8 @@ void bx_image(uint8_t *buf, size_t len, unsigned seed, bool compressible);
 struct bx_spec {
     uint32_t frame_size;
     enum nb_compression compression;
-    bool encrypt; /* to w->device */
+    bool encrypt;          /* to w->device */
+    const char *component; /* NULL: the default, "system" */
 };
 
 /* A bundle in memory (owned, nb_free'd by bx_free). */

@@ -31,8 +31,10 @@ static void bind(struct dx_device *d)
     assert_int_equal(nb_dualrec_init(&d->trust, &d->flash, d->layout.trust[0], d->layout.trust[1],
                                      NB_TRUST_MAGIC),
                      NB_OK);
-    d->dev = (struct nb_boot_device){
-        .flash = &d->flash, .layout = &d->layout, .bootctl = &d->bootctl, .trust = &d->trust};
+    d->dev = (struct nb_boot_device){.flash = &d->flash,
+                                     .layout = &d->layout,
+                                     .bootctl = nb_bootctl_flash_control(&d->bootctl),
+                                     .trust = &d->trust};
 }
 
 static void open_sim(struct dx_device *d, bool create)
