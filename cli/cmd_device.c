@@ -483,8 +483,9 @@ static const struct cli_subcommand subcommands[] = {
     {"provision", device_provision, provision_usage},
 };
 
-int cli_cmd_device(int argc, char **argv)
+int cli_cmd_device(const struct cli_global *g, int argc, char **argv)
 {
+    (void)g; /* offline: no server options */
     return cli_dispatch("device", subcommands, sizeof subcommands / sizeof subcommands[0], argc,
                         argv);
 }
