@@ -78,5 +78,13 @@ int cli_cmd_key(const struct cli_global *g, int argc, char **argv);
 int cli_cmd_root(const struct cli_global *g, int argc, char **argv);
 int cli_cmd_bundle(const struct cli_global *g, int argc, char **argv);
 int cli_cmd_device(const struct cli_global *g, int argc, char **argv);
+int cli_cmd_release(const struct cli_global *g, int argc, char **argv);
+int cli_cmd_deploy(const struct cli_global *g, int argc, char **argv);
+int cli_cmd_deployment(const struct cli_global *g, int argc, char **argv);
+int cli_cmd_token(const struct cli_global *g, int argc, char **argv);
+int cli_cmd_audit(const struct cli_global *g, int argc, char **argv);
+
+/* The server-side subcommands of `nobrick device` (cmd_fleet_device.c). */
+int cli_fleet_device(const struct cli_global *g, int argc, char **argv);
 
 #endif

@@ -9,7 +9,12 @@ static const struct cli_command commands[] = {
     {"key", cli_cmd_key, "make signing and device keys"},
     {"root", cli_cmd_root, "create, rotate and verify the fleet's root of trust"},
     {"bundle", cli_cmd_bundle, "create, inspect and verify signed update bundles"},
-    {"device", cli_cmd_device, "provision a simulated device"},
+    {"release", cli_cmd_release, "upload, list, show and withdraw releases on the server"},
+    {"device", cli_cmd_device, "the fleet's devices; provision a simulated device"},
+    {"deploy", cli_cmd_deploy, "send a release to a device or a group"},
+    {"deployment", cli_cmd_deployment, "list, show and cancel deployments"},
+    {"token", cli_cmd_token, "create, list and revoke API tokens"},
+    {"audit", cli_cmd_audit, "the server's audit log"},
 };
 
 static void usage(FILE *f)
