@@ -17,76 +17,12 @@
 
 /* ---- option parsing ------------------------------------------------------- */
 
-/* One option: a single value, a repeatable list (at most max), or a flag. */
-struct opt {
-    const char *name;
-    const char **value;
-    const char **list;
-    size_t *n;
-    size_t max;
-    bool *flag;
-};
-
-/* Matches "--name VALUE" or "--name=VALUE" at argv[*i]: 1 with *val set,
- * 0 when it is another option, -1 when the value is missing. */
-static int match(int argc, char **argv, int *i, const char *name, bool flag, const char **val)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, n) != 0 || (a[n] != '\0' && (flag || a[n] != '=')))
-        return 0;
-    if (flag || a[n] == '=') {
-        *val = flag ? "" : a + n + 1;
-        return 1;
-    }
-    if (*i + 1 >= argc)
-        return -1;
-    *val = argv[++*i];
-    return 1;
-}
-
-static int take(const char *cmd, const struct opt *o, const char *val)
-{
-    if (o->flag != NULL) {
-        *o->flag = true;
-    } else if (o->list != NULL) {
-        if (*o->n == o->max)
-            return cli_usage_error(cmd, "%s: at most %zu %s options", cmd, o->max, o->name);
-        o->list[(*o->n)++] = val;
-    } else {
-        if (*o->value != NULL)
-            return cli_usage_error(cmd, "%s: %s given twice", cmd, o->name);
-        *o->value = val;
-    }
-    return CLI_EXIT_OK;
-}
-
-/* Parses argv[1..] against opts; one positional argument goes to *file
- * (when file is not NULL). Returns CLI_EXIT_OK or a usage error's code. */
-static int parse_opts(const char *cmd, int argc, char **argv, const struct opt *opts, size_t n,
+/* One positional FILE (when file is not NULL) through the CLI's parser. */
+static int parse_opts(const char *cmd, int argc, char **argv, const struct cli_opt *opts, size_t n,
                       const char **file)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *val = NULL;
-        size_t k = 0;
-        int r = 0;
-        for (; k < n && r == 0; k++)
-            r = match(argc, argv, &i, opts[k].name, opts[k].flag != NULL, &val);
-        if (r < 0)
-            return cli_usage_error(cmd, "%s: %s needs a value", cmd, argv[i]);
-        if (r > 0) {
-            int rc = take(cmd, &opts[k - 1], val);
-            if (rc != CLI_EXIT_OK)
-                return rc;
-            continue;
-        }
-        if (argv[i][0] == '-' || file == NULL)
-            return cli_usage_error(cmd, "%s: unknown option '%s'", cmd, argv[i]);
-        if (*file != NULL)
-            return cli_usage_error(cmd, "%s: unexpected argument '%s'", cmd, argv[i]);
-        *file = argv[i];
-    }
-    return CLI_EXIT_OK;
+    size_t n_pos = 0;
+    return cli_parse_opts(cmd, argc, argv, opts, n, file, file != NULL ? 1 : 0, &n_pos);
 }
 
 /* ---- create --------------------------------------------------------------- */
@@ -118,7 +54,7 @@ struct create_args {
 
 static int parse_create(int argc, char **argv, struct create_args *a)
 {
-    const struct opt opts[] = {
+    const struct cli_opt opts[] = {
         {"--image", &a->o.image_path, NULL, NULL, 0, NULL},
         {"--version", &a->o.version, NULL, NULL, 0, NULL},
         {"--security-counter", &a->counter, NULL, NULL, 0, NULL},
@@ -376,7 +312,7 @@ static int bundle_inspect(int argc, char **argv)
 {
     const char *file = NULL;
     bool json = false;
-    const struct opt opts[] = {{"--json", NULL, NULL, NULL, 0, &json}};
+    const struct cli_opt opts[] = {{"--json", NULL, NULL, NULL, 0, &json}};
     int rc = parse_opts("bundle inspect", argc, argv, opts, 1, &file);
     if (rc != CLI_EXIT_OK)
         return rc;
@@ -471,7 +407,7 @@ static int bundle_verify(int argc, char **argv)
     const char *roots[NB_ROOT_MAX_STEPS + 1];
     size_t n_roots = 0;
     const char *file = NULL, *dev_path = NULL;
-    const struct opt opts[] = {
+    const struct cli_opt opts[] = {
         {"--root", NULL, roots, &n_roots, NB_ROOT_MAX_STEPS + 1, NULL},
         {"--device-key", &dev_path, NULL, NULL, 0, NULL},
     };
@@ -498,8 +434,9 @@ static const struct cli_subcommand bundle_commands[] = {
     {"verify", bundle_verify, verify_usage},
 };
 
-int cli_cmd_bundle(int argc, char **argv)
+int cli_cmd_bundle(const struct cli_global *g, int argc, char **argv)
 {
+    (void)g; /* offline: no server options */
     return cli_dispatch("bundle", bundle_commands,
                         sizeof bundle_commands / sizeof bundle_commands[0], argc, argv);
 }

@@ -483,8 +483,34 @@ static const struct cli_subcommand subcommands[] = {
     {"provision", device_provision, provision_usage},
 };
 
-int cli_cmd_device(int argc, char **argv)
+static const char device_usage[] =
+    "Usage: nobrick [GLOBAL OPTIONS] device SUBCOMMAND [OPTIONS]\n"
+    "\n"
+    "On the server (cmd_fleet_device.c):\n"
+    "  list [--state S] [--hw-class C] [--group G] [--tag T]\n"
+    "  show ID\n"
+    "  approve ID\n"
+    "  preauthorise (--pub FILE.pub | --public-key HEX) --hw-class C [--group G]\n"
+    "  decommission ID\n"
+    "  tag ID [TAG...]\n"
+    "  group ID [GROUP]\n"
+    "Offline:\n"
+    "  provision --dir DEV --root root.json --hw-class C ...   a simulated device\n"
+    "\n"
+    "Run 'nobrick device SUBCOMMAND --help' for details, 'nobrick --help' for the\n"
+    "global options (--server, --token, --json).\n";
+
+/* `device provision` works offline; every other subcommand talks to the
+ * server. */
+int cli_cmd_device(const struct cli_global *g, int argc, char **argv)
 {
-    return cli_dispatch("device", subcommands, sizeof subcommands / sizeof subcommands[0], argc,
-                        argv);
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(device_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "provision") == 0)
+        return cli_dispatch("device", subcommands, sizeof subcommands / sizeof subcommands[0], argc,
+                            argv);
+    return cli_fleet_device(g, argc, argv);
 }

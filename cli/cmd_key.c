@@ -112,8 +112,9 @@ static const struct cli_subcommand key_commands[] = {
     {"export-pkcs11", key_export_pkcs11, key_export_usage},
 };
 
-int cli_cmd_key(int argc, char **argv)
+int cli_cmd_key(const struct cli_global *g, int argc, char **argv)
 {
+    (void)g; /* offline: no server options */
     return cli_dispatch("key", key_commands, sizeof key_commands / sizeof key_commands[0], argc,
                         argv);
 }

@@ -591,8 +591,9 @@ static const struct cli_subcommand root_commands[] = {
     {"verify", root_verify, root_verify_usage},
 };
 
-int cli_cmd_root(int argc, char **argv)
+int cli_cmd_root(const struct cli_global *g, int argc, char **argv)
 {
+    (void)g; /* offline: no server options */
     return cli_dispatch("root", root_commands, sizeof root_commands / sizeof root_commands[0], argc,
                         argv);
 }
