@@ -60,23 +60,38 @@ static void enrol_known(struct srv *srv, struct http_req *req, const struct stor
         render_device_state(req, MHD_HTTP_OK, d->id, STORE_DEVICE_ACTIVE);
 }
 
-static void enrol(struct srv *srv, struct http_req *req)
+/* The body of an enrolment, signed by the key it enrols. */
+static bool parse_enrol(struct http_req *req, char *pub_hex, char *hw, uint8_t *pub)
 {
-    static const char *const fields[] = {"public_key", "hw_class", NULL};
-    char pub_hex[2 * NB_ED25519_PUB_LEN + 1], hw[STORE_NAME_MAX + 1];
-    uint8_t pub[NB_ED25519_PUB_LEN];
+    static const char *const fields[] = {"public_key", "hw_class", "signature", NULL};
+    char sig[2 * NB_ED25519_SIG_LEN + 1];
     json_t *o = body_object(req, fields);
     bool ok = o != NULL && body_hex(req, o, "public_key", NB_ED25519_PUB_LEN, pub_hex) &&
-              body_name(req, o, "hw_class", true, hw);
+              body_name(req, o, "hw_class", true, hw) &&
+              body_hex(req, o, "signature", NB_ED25519_SIG_LEN, sig);
     json_decref(o);
     if (!ok)
-        return;
-    if (nb_hex_decode(pub_hex, strlen(pub_hex), pub, sizeof pub) != NB_OK ||
+        return false;
+    if (nb_hex_decode(pub_hex, strlen(pub_hex), pub, NB_ED25519_PUB_LEN) != NB_OK ||
         nb_ed25519_pub_is_weak(pub)) {
         http_reply_error(req, MHD_HTTP_BAD_REQUEST, "E_PARSE", "public_key",
                          "not a usable Ed25519 public key");
-        return;
+        return false;
     }
+    if (auth_verify_enrol(pub_hex, hw, sig) != NB_OK) {
+        http_reply_error(req, MHD_HTTP_BAD_REQUEST, "E_SIG", "signature",
+                         "not signed by the key being enrolled");
+        return false;
+    }
+    return true;
+}
+
+static void enrol(struct srv *srv, struct http_req *req)
+{
+    char pub_hex[2 * NB_ED25519_PUB_LEN + 1], hw[STORE_NAME_MAX + 1];
+    uint8_t pub[NB_ED25519_PUB_LEN];
+    if (!parse_enrol(req, pub_hex, hw, pub))
+        return;
     struct store_device d;
     memset(&d, 0, sizeof d);
     if (nb_keyid(pub, d.id) != NB_OK) {

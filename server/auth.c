@@ -135,23 +135,34 @@ enum nb_err auth_new_challenge(char out[AUTH_CHALLENGE_HEX + 1])
     return err;
 }
 
-enum nb_err auth_verify_device(const char *pubkey_hex, const char *device_id, const char *challenge,
-                               const char *sig_hex)
+/* Verifies sig_hex by pubkey_hex over PAE(type, a ":" b). */
+static enum nb_err verify_pair(const char *type, const char *pubkey_hex, const char *a,
+                               const char *b, const char *sig_hex)
 {
     uint8_t pub[NB_ED25519_PUB_LEN], sig[NB_ED25519_SIG_LEN];
-    char payload[STORE_ID_MAX + AUTH_CHALLENGE_HEX + 2];
+    char payload[2 * STORE_NAME_MAX + AUTH_CHALLENGE_HEX + 2];
     uint8_t pae[NB_PAE_HEADER_MAX + sizeof payload];
     size_t pae_len = 0;
-    int n = snprintf(payload, sizeof payload, "%s:%s", device_id, challenge);
+    int n = snprintf(payload, sizeof payload, "%s:%s", a, b);
     if (n < 0 || (size_t)n >= sizeof payload)
         return NB_ESIG;
     if (nb_hex_decode(pubkey_hex, strlen(pubkey_hex), pub, sizeof pub) != NB_OK ||
         nb_hex_decode(sig_hex, strlen(sig_hex), sig, sizeof sig) != NB_OK)
         return NB_ESIG;
-    if (nb_pae(AUTH_PAYLOAD_TYPE, (const uint8_t *)payload, (size_t)n, pae, sizeof pae, &pae_len) !=
-        NB_OK)
+    if (nb_pae(type, (const uint8_t *)payload, (size_t)n, pae, sizeof pae, &pae_len) != NB_OK)
         return NB_ESIG;
     return nb_ed25519_verify(pub, pae, pae_len, sig);
+}
+
+enum nb_err auth_verify_device(const char *pubkey_hex, const char *device_id, const char *challenge,
+                               const char *sig_hex)
+{
+    return verify_pair(AUTH_PAYLOAD_TYPE, pubkey_hex, device_id, challenge, sig_hex);
+}
+
+enum nb_err auth_verify_enrol(const char *pubkey_hex, const char *hw_class, const char *sig_hex)
+{
+    return verify_pair(AUTH_ENROL_TYPE, pubkey_hex, pubkey_hex, hw_class, sig_hex);
 }
 
 struct store_audit auth_audit(const struct auth_principal *who, int64_t now, const char *action,

@@ -12,8 +12,10 @@
 
 #define AUTH_TOKEN_LEN (4 + 2 * 32) /* prefix + hex */
 #define AUTH_CHALLENGE_HEX (2 * 32)
-/* What a device signs: PAE(AUTH_PAYLOAD_TYPE, "<device id>:<challenge hex>"). */
+/* What a device signs to log in: PAE(AUTH_PAYLOAD_TYPE, "<device id>:<challenge hex>"). */
 #define AUTH_PAYLOAD_TYPE "application/vnd.nobrick.device-auth"
+/* What a device signs to enrol: PAE(AUTH_ENROL_TYPE, "<public key hex>:<hw class>"). */
+#define AUTH_ENROL_TYPE "application/vnd.nobrick.device-enrol"
 
 /* Who is calling, once a token was accepted. */
 struct auth_principal {
@@ -60,5 +62,10 @@ NB_MUST_CHECK enum nb_err auth_new_challenge(char out[AUTH_CHALLENGE_HEX + 1]);
  * key (hex): NB_OK or NB_ESIG. */
 NB_MUST_CHECK enum nb_err auth_verify_device(const char *pubkey_hex, const char *device_id,
                                              const char *challenge, const char *sig_hex);
+
+/* Verifies an enrolment's signature (hex) by the key it enrols, so only the
+ * holder of a key can enrol it (and choose its hardware class). */
+NB_MUST_CHECK enum nb_err auth_verify_enrol(const char *pubkey_hex, const char *hw_class,
+                                            const char *sig_hex);
 
 #endif

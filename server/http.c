@@ -65,19 +65,29 @@ static bool match(const char *pattern, const char *path, struct http_req *req)
     return *pattern == '\0' && *path == '\0';
 }
 
-/* The route for method and path; *path_known tells 405 from 404. */
-static const struct http_route *find_route(const char *method, const char *path,
-                                           struct http_req *req, bool *path_known)
+static bool method_matches(const char *route_method, const char *method)
 {
-    *path_known = false;
+    /* HEAD is GET without the body (libmicrohttpd drops it). */
+    return strcmp(route_method, method) == 0 ||
+           (strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0);
+}
+
+/* The route for method and path. When the path is known under other
+ * methods only, allow lists them (for 405 and its Allow header); it stays
+ * empty for an unknown path (404). */
+static const struct http_route *find_route(const char *method, const char *path,
+                                           struct http_req *req, char *allow, size_t allow_cap)
+{
+    allow[0] = '\0';
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
         for (size_t i = 0; i < tables[t]->n; i++) {
             const struct http_route *r = &tables[t]->routes[i];
             if (!match(r->pattern, path, req))
                 continue;
-            *path_known = true;
-            if (strcmp(r->method, method) == 0)
+            if (method_matches(r->method, method))
                 return r;
+            size_t n = strlen(allow);
+            (void)snprintf(allow + n, allow_cap - n, "%s%s", n > 0 ? ", " : "", r->method);
         }
     }
     return NULL;
@@ -249,12 +259,15 @@ static bool check_length(struct conn_state *cs)
 static bool admit(struct conn_state *cs)
 {
     struct http_req *req = &cs->req;
-    bool known = false;
-    cs->route = find_route(req->method, req->path, req, &known);
+    char allow[64];
+    cs->route = find_route(req->method, req->path, req, allow, sizeof allow);
     if (cs->route == NULL) {
+        bool known = allow[0] != '\0';
         http_reply_error(req, known ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND,
                          known ? "E_METHOD" : "E_NOENT", NULL, "%s %s: %s", req->method, req->path,
                          known ? "method not allowed" : "no such resource");
+        if (known)
+            (void)MHD_add_response_header(req->resp, MHD_HTTP_HEADER_ALLOW, allow);
         return false;
     }
     const struct srv_config *c = &cs->h->srv->cfg;

@@ -7,6 +7,7 @@
 
 #include <nobrick/bundle_file.h>
 
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -180,6 +181,9 @@ static int serve(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* jansson seeds its hash function on first use; do it before the
+     * request threads exist, as its documentation asks. */
+    json_object_seed(0);
     struct http_server *h = NULL;
     if (err == NB_OK)
         err = http_start(&s, &h, &diag);

@@ -95,15 +95,24 @@ expect_jq() {
 dev_pub() { jq -r .ed25519 "$1.pub"; }
 dev_id() { jq -r .keyid "$1.pub"; }
 
-# device_sign NAME PAYLOAD: hex Ed25519 signature by NAME's identity key over
-# PAE("application/vnd.nobrick.device-auth", PAYLOAD), made with openssl.
+# device_sign NAME PAYLOAD [TYPE]: hex Ed25519 signature by NAME's identity
+# key over PAE(TYPE, PAYLOAD), made with openssl; TYPE defaults to the login
+# type application/vnd.nobrick.device-auth.
 device_sign() {
-    local seed type=application/vnd.nobrick.device-auth
+    local seed type=${3:-application/vnd.nobrick.device-auth}
     seed=$(jq -r .ed25519_seed "$1.key")
     printf '302e020100300506032b657004220420%s' "$seed" | xxd -r -p |
         openssl pkey -inform DER -out "$1.pem" 2>/dev/null
     printf 'DSSEv1 %d %s %d %s' ${#type} "$type" ${#2} "$2" >"$1.msg"
     openssl pkeyutl -sign -inkey "$1.pem" -rawin -in "$1.msg" | xxd -p | tr -d '\n'
+}
+
+# enrol NAME CLASS: POST /api/v1/device/enrol, signed by NAME's key.
+enrol() {
+    local pub sig
+    pub=$(dev_pub "$1")
+    sig=$(device_sign "$1" "$pub:$2" application/vnd.nobrick.device-enrol)
+    req POST /api/v1/device/enrol -d "{\"public_key\":\"$pub\",\"hw_class\":\"$2\",\"signature\":\"$sig\"}"
 }
 
 # device_login NAME: challenge, signature, token; sets $dtok.

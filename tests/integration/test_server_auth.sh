@@ -19,7 +19,7 @@ A=(-H "Authorization: Bearer $adm")
 req POST /api/v1/releases "${A[@]}" --data-binary @fw.nbb
 rel=$(jq -r .id <<<"$body")
 for d in dev dev2; do
-    req POST /api/v1/device/enrol -d "{\"public_key\":\"$(dev_pub $d)\",\"hw_class\":\"thermo\"}"
+    enrol $d thermo
     req POST "/api/v1/devices/$(dev_id $d)/approve" "${A[@]}"
 done
 req POST /api/v1/deployments "${A[@]}" -d "{\"release_id\":$rel,\"device_id\":\"$(dev_id dev)\"}"
@@ -104,7 +104,17 @@ bad_json "{\"public_key\":\"$pub\",\"hw_class\":5}" '"hw_class"' "wrong type"
 bad_json "{\"public_key\":\"$pub\",\"hw_class\":\"a b\"}" '"hw_class"' "bad characters"
 bad_json "{\"public_key\":\"$pub\"}" '"hw_class"' "missing field"
 bad_json "{\"public_key\":\"${pub^^}\",\"hw_class\":\"t\"}" '"public_key"' "uppercase hex"
-bad_json "{\"public_key\":\"$(printf '0%.0s' $(seq 64))\",\"hw_class\":\"t\"}" '"public_key"' "weak key"
+zeros=$(printf '0%.0s' $(seq 128))
+bad_json "{\"public_key\":\"${zeros:0:64}\",\"hw_class\":\"t\",\"signature\":\"$zeros\"}" '"public_key"' "weak key"
+bad_json "{\"public_key\":\"$pub\",\"hw_class\":\"t\"}" '"signature"' "unsigned enrolment"
+"$nobrick" key new device dev3 >/dev/null
+sig=$(device_sign dev "$(dev_pub dev3):thermo" application/vnd.nobrick.device-enrol)
+req POST /api/v1/device/enrol -d "{\"public_key\":\"$(dev_pub dev3)\",\"hw_class\":\"thermo\",\"signature\":\"$sig\"}"
+expect_status 400 "enrolment signed by another key"
+expect_jq '.error.code == "E_SIG" and .error.field == "signature"' "E_SIG on signature"
+sig=$(device_sign dev3 "$(dev_pub dev3):valve" application/vnd.nobrick.device-enrol)
+req POST /api/v1/device/enrol -d "{\"public_key\":\"$(dev_pub dev3)\",\"hw_class\":\"thermo\",\"signature\":\"$sig\"}"
+expect_status 400 "enrolment signed for another hardware class"
 req POST /api/v1/device/checkin "${D1[@]}" -d '{"installed_version":"1.0.0","security_counter":1,"nonce":"abc"}'
 expect_status 400 "short nonce"
 expect_jq '.error.field == "nonce"' "nonce named"

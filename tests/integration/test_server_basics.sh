@@ -27,6 +27,10 @@ expect_status 404 "unknown path"
 expect_jq '.error.code == "E_NOENT"' "unknown path"
 req DELETE /healthz
 expect_status 405 "wrong method"
+h=$(curl -sS -D - -o /dev/null -X DELETE "$base/healthz" | tr -d '\r')
+grep -q "^Allow: GET" <<<"$h" && ok || bad "405 without Allow: $h"
+h=$(curl -sS -I "$base/healthz" | tr -d '\r')
+grep -q "^HTTP/1.1 200" <<<"$h" && ok || bad "HEAD: $h"
 
 # token create on the server host (the database is shared with the server).
 tok=$("$server" token create --role admin --name first --db "sqlite:$work/server.db" 2>/dev/null)

@@ -26,10 +26,10 @@ expect_status 409 "same bundle twice"
 
 # --- enrolment, approval, login ---------------------------------------------------
 id=$(dev_id dev)
-req POST /api/v1/device/enrol -d "{\"public_key\":\"$(dev_pub dev)\",\"hw_class\":\"thermo\"}"
+enrol dev thermo
 expect_status 201 "enrol"
 expect_jq ".device_id == \"$id\" and .state == \"pending\"" "enrol body"
-req POST /api/v1/device/enrol -d "{\"public_key\":\"$(dev_pub dev)\",\"hw_class\":\"valve\"}"
+enrol dev valve
 expect_status 409 "enrol with another class"
 device_login dev
 expect_status 403 "login while pending"
@@ -94,6 +94,10 @@ grep -q "^HTTP/1.1 206" <<<"$h" && grep -q "^ETag: $etag" <<<"$h" && ok || bad "
 h=$(hdrs -H "Range: bytes=0-9" -H 'If-Range: "0000"')
 grep -q "^HTTP/1.1 200" <<<"$h" && [ "$(stat -c %s part.bin)" -eq "$size" ] && ok ||
     bad "If-Range mismatch must send all: $h"
+
+h=$(curl -sS -I "${D[@]}" "$base$url" | tr -d '\r')
+grep -q "^HTTP/1.1 200" <<<"$h" && grep -q "^Content-Length: $size" <<<"$h" &&
+    grep -q "^Accept-Ranges: bytes" <<<"$h" && ok || bad "HEAD: $h"
 
 # --- status reports -----------------------------------------------------------------------
 rep() { req POST /api/v1/device/reports "${D[@]}" -d "$1"; }

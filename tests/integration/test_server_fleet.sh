@@ -21,12 +21,12 @@ expect_status 201 "preauthorise"
 expect_jq ".id == \"$(dev_id a)\" and .state == \"preauthorized\" and .group == \"lab\"" "preauth body"
 req POST /api/v1/devices "${O[@]}" -d "{\"public_key\":\"$(dev_pub a)\",\"hw_class\":\"thermo\"}"
 expect_status 409 "preauthorise twice"
-req POST /api/v1/device/enrol -d "{\"public_key\":\"$(dev_pub a)\",\"hw_class\":\"thermo\"}"
+enrol a thermo
 expect_status 200 "enrol a preauthorised device"
 expect_jq '.state == "active"' "active at once"
-req POST /api/v1/device/enrol -d "{\"public_key\":\"$(dev_pub b)\",\"hw_class\":\"valve\"}"
+enrol b valve
 req POST "/api/v1/devices/$(dev_id b)/approve" "${O[@]}"
-req POST /api/v1/device/enrol -d "{\"public_key\":\"$(dev_pub c)\",\"hw_class\":\"thermo\"}"
+enrol c thermo
 
 # --- tags, groups, filters ------------------------------------------------------------------
 for d in b c; do

@@ -143,6 +143,16 @@ static void test_device_signature(void **state)
     sign(seed, NB_PAYLOAD_DIRECTOR, payload, sig); /* another payload type */
     assert_int_equal(auth_verify_device(pub_hex, "dev1", ch, sig), NB_ESIG);
     assert_int_equal(auth_verify_device(pub_hex, "dev1", ch, "00"), NB_ESIG);
+
+    /* Enrolment: signed by the enrolled key, for that hardware class. */
+    (void)snprintf(payload, sizeof payload, "%s:thermo", pub_hex);
+    sign(seed, AUTH_ENROL_TYPE, payload, sig);
+    assert_int_equal(auth_verify_enrol(pub_hex, "thermo", sig), NB_OK);
+    assert_int_equal(auth_verify_enrol(pub_hex, "valve", sig), NB_ESIG);
+    sign(seed, AUTH_PAYLOAD_TYPE, payload, sig); /* a login signature is no enrolment */
+    assert_int_equal(auth_verify_enrol(pub_hex, "thermo", sig), NB_ESIG);
+    sign(seed2, AUTH_ENROL_TYPE, payload, sig);
+    assert_int_equal(auth_verify_enrol(pub_hex, "thermo", sig), NB_ESIG);
 }
 
 int main(void)
