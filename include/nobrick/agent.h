@@ -41,7 +41,8 @@
 #define NB_AGENT_BODY_MAX 2048        /* a request body the core writes */
 #define NB_AGENT_JSON_MAX (16 * 1024) /* a JSON answer the core accepts (SECURITY.md 20) */
 #define NB_AGENT_RESULT_MAX 255       /* last_result of a check-in */
-#define NB_AGENT_AUTH_TYPE "application/vnd.nobrick.device-auth"
+#define NB_AGENT_AUTH_TYPE "application/vnd.nobrick.device-auth"   /* login */
+#define NB_AGENT_ENROL_TYPE "application/vnd.nobrick.device-enrol" /* enrolment */
 
 enum nb_agent_do {
     NB_AGENT_HTTP,   /* perform req, then nb_agent_on_response */

@@ -99,15 +99,42 @@ bool nb__agent_common_failure(struct nb_agent *a, const struct nb_agent_response
 
 /* ---- enrolment and login ------------------------------------------------------ */
 
+/* Signs PAE(type, "<a>:<b>") with the device key into sig_hex. */
+static enum nb_err sign_pair(struct nb_agent *a, const char *type, const char *x, const char *y,
+                             char sig_hex[2 * NB_ED25519_SIG_LEN + 1])
+{
+    char msg[2 * NB_AGENT_TOKEN_MAX + 2];
+    uint8_t pae[NB_PAE_HEADER_MAX + sizeof msg];
+    uint8_t sig[NB_ED25519_SIG_LEN];
+    size_t pae_len = 0;
+    int n = snprintf(msg, sizeof msg, "%s:%s", x, y);
+    enum nb_err err = n > 0 && (size_t)n < sizeof msg ? NB_OK : NB_ELENGTH;
+    if (err == NB_OK)
+        err = nb_pae(type, (const uint8_t *)msg, (size_t)n, pae, sizeof pae, &pae_len);
+    if (err == NB_OK)
+        err = a->env.sign(a->env.sign_ctx, pae, pae_len, sig);
+    if (err == NB_OK)
+        err = nb_hex_encode(sig, sizeof sig, sig_hex, 2 * NB_ED25519_SIG_LEN + 1);
+    if (err != NB_OK) {
+        nb__agent_log(a, "signing with the device key failed (%s)", nb_errname(err));
+        nb__agent_done(a, err);
+    }
+    return err;
+}
+
 bool nb__agent_build_enrol(struct nb_agent *a, struct nb_agent_action *out)
 {
+    char sig_hex[2 * NB_ED25519_SIG_LEN + 1];
     if (a->enrolled) {
         a->after_login = NB__S_OWED;
         a->state = NB__S_CHALLENGE;
         return false;
     }
-    body_printf(a, "{\"public_key\":\"%s\",\"hw_class\":\"%s\"}", a->cfg.public_key,
-                a->env.dev.hw_class);
+    /* Only the holder of the key may enrol it (docs/api.md). */
+    if (sign_pair(a, NB_AGENT_ENROL_TYPE, a->cfg.public_key, a->env.dev.hw_class, sig_hex) != NB_OK)
+        return false;
+    body_printf(a, "{\"public_key\":\"%s\",\"hw_class\":\"%s\",\"signature\":\"%s\"}",
+                a->cfg.public_key, a->env.dev.hw_class, sig_hex);
     nb__agent_request(out, "POST", "/api/v1/device/enrol", NULL, a->body, a->body_len,
                       NB_AGENT_JSON_MAX);
     return true;
@@ -178,25 +205,9 @@ void nb__agent_on_challenge(struct nb_agent *a, const struct nb_agent_response *
 
 bool nb__agent_build_token(struct nb_agent *a, struct nb_agent_action *out)
 {
-    char msg[NB_KEYID_MAX + 1 + NB_AGENT_TOKEN_MAX + 2];
-    uint8_t pae[NB_PAE_HEADER_MAX + sizeof msg];
-    uint8_t sig[NB_ED25519_SIG_LEN];
     char sig_hex[2 * NB_ED25519_SIG_LEN + 1];
-    size_t pae_len = 0;
-    int n = snprintf(msg, sizeof msg, "%s:%s", a->cfg.device_id, a->challenge);
-    enum nb_err err = n > 0 && (size_t)n < sizeof msg ? NB_OK : NB_ELENGTH;
-    if (err == NB_OK)
-        err =
-            nb_pae(NB_AGENT_AUTH_TYPE, (const uint8_t *)msg, (size_t)n, pae, sizeof pae, &pae_len);
-    if (err == NB_OK)
-        err = a->env.sign(a->env.sign_ctx, pae, pae_len, sig);
-    if (err == NB_OK)
-        err = nb_hex_encode(sig, sizeof sig, sig_hex, sizeof sig_hex);
-    if (err != NB_OK) {
-        nb__agent_log(a, "login: signing the challenge failed (%s)", nb_errname(err));
-        nb__agent_done(a, err);
+    if (sign_pair(a, NB_AGENT_AUTH_TYPE, a->cfg.device_id, a->challenge, sig_hex) != NB_OK)
         return false;
-    }
     body_printf(a, "{\"device_id\":\"%s\",\"challenge\":\"%s\",\"signature\":\"%s\"}",
                 a->cfg.device_id, a->challenge, sig_hex);
     nb__agent_request(out, "POST", "/api/v1/device/token", NULL, a->body, a->body_len,

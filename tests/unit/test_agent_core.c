@@ -200,8 +200,25 @@ static void serve_range(struct fake *f, const struct nb_agent_request *q,
     r->body_len = n;
 }
 
+static char device_pub_hex[65];
+
+/* The device signed PAE(type, "<x>:<y>") with its key (hex signature sig_hex). */
+static void check_signed(const char *type, const char *x, const char *y, const char *sig_hex)
+{
+    char msg[256];
+    uint8_t pae[512], sig[64];
+    size_t pae_len = 0;
+    (void)snprintf(msg, sizeof msg, "%s:%s", x, y);
+    assert_int_equal(nb_pae(type, (const uint8_t *)msg, strlen(msg), pae, sizeof pae, &pae_len),
+                     NB_OK);
+    assert_non_null(sig_hex);
+    assert_int_equal(nb_hex_decode(sig_hex, strlen(sig_hex), sig, 64), NB_OK);
+    assert_int_equal(nb_ed25519_verify(W.device.ed_pub, pae, pae_len, sig), NB_OK);
+}
+
 static void serve(struct fake *f, const struct nb_agent_request *q, struct nb_agent_response *r)
 {
+    json_t *in = q->body != NULL ? json_loadb(q->body, q->body_len, 0, NULL) : NULL;
     memset(r, 0, sizeof *r);
     r->body = resp_buf;
     if (f->down > 0) {
@@ -212,6 +229,9 @@ static void serve(struct fake *f, const struct nb_agent_request *q, struct nb_ag
         r->retry_after_s = 42;
         reply(r, 503, "{\"error\":{\"code\":\"E_BUSY\"}}");
     } else if (strcmp(q->path, "/api/v1/device/enrol") == 0) {
+        check_signed(NB_AGENT_ENROL_TYPE, json_string_value(json_object_get(in, "public_key")),
+                     json_string_value(json_object_get(in, "hw_class")),
+                     json_string_value(json_object_get(in, "signature")));
         reply(r, 200, "{\"device_id\":\"x\",\"state\":\"active\"}");
     } else if (strcmp(q->path, "/api/v1/device/challenge") == 0) {
         reply(r, 200,
@@ -219,19 +239,9 @@ static void serve(struct fake *f, const struct nb_agent_request *q, struct nb_ag
               "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}");
     } else if (strcmp(q->path, "/api/v1/device/token") == 0) {
         /* The device proves its key: the signature is checked here. */
-        char msg[160];
-        uint8_t pae[512], sig[64];
-        size_t pae_len = 0;
-        json_t *in = json_loadb(q->body, q->body_len, 0, NULL);
-        const char *s = json_string_value(json_object_get(in, "signature"));
-        (void)snprintf(msg, sizeof msg, "%s:%s", W.device.keyid,
-                       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
-        assert_int_equal(nb_pae(NB_AGENT_AUTH_TYPE, (const uint8_t *)msg, strlen(msg), pae,
-                                sizeof pae, &pae_len),
-                         NB_OK);
-        assert_int_equal(nb_hex_decode(s, strlen(s), sig, 64), NB_OK);
-        assert_int_equal(nb_ed25519_verify(W.device.ed_pub, pae, pae_len, sig), NB_OK);
-        json_decref(in);
+        check_signed(NB_AGENT_AUTH_TYPE, W.device.keyid,
+                     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                     json_string_value(json_object_get(in, "signature")));
         reply(r, 200, "{\"token\":\"nbd_test\",\"expires_in\":900}");
     } else if (strcmp(q->path, "/api/v1/device/checkin") == 0) {
         serve_checkin(f, q, r);
@@ -240,6 +250,7 @@ static void serve(struct fake *f, const struct nb_agent_request *q, struct nb_ag
     } else {
         serve_range(f, q, r);
     }
+    json_decref(in);
 }
 
 /* ---- the device and the driver loop ------------------------------------------------ */
@@ -271,7 +282,7 @@ static void rig_agent(struct rig *g, bool once, bool running_known, enum nb_boot
                                      d->layout.journal[1], NB_JOURNAL_MAGIC),
                      NB_OK);
     struct nb_agent_config cfg = {.device_id = W.device.keyid,
-                                  .public_key = "00",
+                                  .public_key = device_pub_hex,
                                   .poll_interval_s = 60,
                                   .poll_jitter_s = 0,
                                   .backoff_min_s = 2,
@@ -363,6 +374,7 @@ static int group_setup(void **state)
     (void)state;
     struct bx_spec spec = {.frame_size = FS, .compression = NB_COMPRESSION_ZSTD};
     bx_world_init(&W);
+    hex(W.device.ed_pub, 32, device_pub_hex);
     bx_image(image, IMG_LEN, 3, true);
     assert_int_equal(nb_sha256(image, IMG_LEN, image_sha), NB_OK);
     bx_create(&W, image, IMG_LEN, &spec, &B);
