@@ -371,8 +371,11 @@ void nb__agent_on_checkin(struct nb_agent *a, const struct nb_agent_response *r)
 void nb__agent_report(struct nb_agent *a, int64_t dep, const char *state, uint32_t progress,
                       enum nb_err code, const char *message, int after, bool must)
 {
-    char msg[NB_AGENT_RESULT_MAX + 1], id[64], code_field[48] = "";
+    char msg[NB_AGENT_RESULT_MAX + 1], msg_field[NB_AGENT_RESULT_MAX + 16] = "", id[64],
+                                                                       code_field[48] = "";
     json_text(msg, sizeof msg, message);
+    if (msg[0] != '\0') /* the server refuses an empty message */
+        (void)snprintf(msg_field, sizeof msg_field, ",\"message\":\"%s\"", msg);
     /* The id names what is reported, so a report repeated after a lost
      * answer or a reboot is the same report (the server keeps one). */
     if (code != NB_OK)
@@ -381,10 +384,9 @@ void nb__agent_report(struct nb_agent *a, int64_t dep, const char *state, uint32
         (void)snprintf(id, sizeof id, "d%lld-%s-%u", (long long)dep, state, (unsigned)progress);
     if (code != NB_OK)
         (void)snprintf(code_field, sizeof code_field, ",\"code\":\"%s\"", nb_errname(code));
-    body_printf(a,
-                "{\"report_id\":\"%s\",\"deployment_id\":%lld,\"state\":\"%s\",\"progress\":%u%s,"
-                "\"message\":\"%s\"}",
-                id, (long long)dep, state, (unsigned)progress, code_field, msg);
+    body_printf(
+        a, "{\"report_id\":\"%s\",\"deployment_id\":%lld,\"state\":\"%s\",\"progress\":%u%s%s}", id,
+        (long long)dep, state, (unsigned)progress, code_field, msg_field);
     a->report_must = must;
     a->report_next = after;
     a->state = NB__S_REPORT;
@@ -407,7 +409,9 @@ void nb__agent_on_report(struct nb_agent *a, const struct nb_agent_response *r)
         return;
     }
     if (r->err == NB_OK && r->status != 200)
-        nb__agent_log(a, "report refused by the server (HTTP %d), dropped", r->status);
+        nb__agent_log(a, "report refused by the server (HTTP %d: %.*s), dropped", r->status,
+                      r->body != NULL ? (int)(r->body_len < 200 ? r->body_len : 200) : 0,
+                      r->body != NULL ? (const char *)r->body : "");
     if (!transient)
         a->failures = 0;
     if (a->report_must && !transient) {
