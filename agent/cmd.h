@@ -12,8 +12,9 @@ int agent_cmd_status(const struct agent_config *cfg, int argc, char **argv);
 int agent_cmd_mark_good(const struct agent_config *cfg, int argc, char **argv);
 int agent_cmd_mark_bad(const struct agent_config *cfg, int argc, char **argv);
 int agent_cmd_health(const struct agent_config *cfg, int argc, char **argv);
+int agent_cmd_run(const struct agent_config *cfg, int argc, char **argv);
 
 extern const char agent_install_usage[], agent_status_usage[], agent_mark_good_usage[],
-    agent_mark_bad_usage[], agent_health_usage[];
+    agent_mark_bad_usage[], agent_health_usage[], agent_run_usage[];
 
 #endif

@@ -42,6 +42,14 @@ static const struct key keys[] = {
     {"support_contact", K_TEXT, TEXT(support_contact)},
     {"bootctl", K_BOOTCTL, FIELD(bootctl), 0},
     {"uboot_env_config", K_PATH, TEXT(uboot_env_config)},
+    {"server", K_TEXT, TEXT(server)},
+    {"server_ca", K_PATH, TEXT(server_ca)},
+    {"poll_interval_s", K_U32, FIELD(poll_interval_s), 0},
+    {"poll_jitter_s", K_U32, FIELD(poll_jitter_s), 0},
+    {"backoff_min_s", K_U32, FIELD(backoff_min_s), 0},
+    {"backoff_max_s", K_U32, FIELD(backoff_max_s), 0},
+    {"timeout_s", K_U32, FIELD(timeout_s), 0},
+    {"reboot_command", K_TEXT, TEXT(reboot_command)},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -170,6 +178,29 @@ static void set_defaults(struct parser *p)
     (void)set_path(p, "booted", c->booted_file, sizeof c->booted_file);
     c->bootctl = AGENT_BOOTCTL_FLASH;
     snprintf(c->uboot_env_config, sizeof c->uboot_env_config, "/etc/fw_env.config");
+    c->poll_interval_s = 900;
+    c->poll_jitter_s = 180;
+    c->backoff_min_s = 5;
+    c->backoff_max_s = 600;
+    c->timeout_s = 30;
+}
+
+/* The online agent's settings, checked together. */
+static enum nb_err check_online(const struct agent_config *c, struct nb_diag *diag)
+{
+    if (c->server[0] != '\0' && strncmp(c->server, "http://", 7) != 0 &&
+        strncmp(c->server, "https://", 8) != 0)
+        return nb_diag_set(diag, NB_EPARSE,
+                           "%s: key 'server': '%s' is not an http:// or https:// URL", c->path,
+                           c->server);
+    if (c->backoff_min_s == 0 || c->backoff_max_s < c->backoff_min_s)
+        return nb_diag_set(diag, NB_EPARSE,
+                           "%s: backoff_min_s must be at least 1 and at most backoff_max_s",
+                           c->path);
+    if (c->timeout_s == 0 || c->poll_interval_s == 0)
+        return nb_diag_set(diag, NB_EPARSE, "%s: timeout_s and poll_interval_s must be positive",
+                           c->path);
+    return NB_OK;
 }
 
 static bool seen(const struct parser *p, const char *name)
@@ -198,7 +229,7 @@ static enum nb_err check_required(const struct parser *p, struct nb_diag *diag)
     if (c->write_size > c->erase_size)
         return nb_diag_set(diag, NB_EPARSE, "%s: write_size %u is larger than erase_size %u",
                            c->path, c->write_size, c->erase_size);
-    return NB_OK;
+    return check_online(c, diag);
 }
 
 static enum nb_err parse_text(struct parser *p, char *text, struct nb_diag *diag)

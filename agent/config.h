@@ -44,12 +44,22 @@ struct agent_config {
     char support_contact[AGENT_CONTACT_MAX + 1]; /* empty: none */
     enum agent_bootctl_backend bootctl;
     char uboot_env_config[AGENT_PATH_MAX]; /* bootctl = uboot only */
+    /* The online agent (`run`, docs/agent.md "The online agent"). */
+    char server[AGENT_PATH_MAX];    /* http(s)://host[:port]; empty: offline only */
+    char server_ca[AGENT_PATH_MAX]; /* PEM CA file for https; empty: the system's */
+    uint32_t poll_interval_s;       /* until the server says otherwise */
+    uint32_t poll_jitter_s;
+    uint32_t backoff_min_s, backoff_max_s; /* retry delays after a failure */
+    uint32_t timeout_s;                    /* connect, and slower than 1 KiB/s for this long */
+    char reboot_command[AGENT_PATH_MAX];   /* empty: exit 5 and let the supervisor reboot */
 };
 
 /* Reads and checks path. Defaults: flash_backend sim, erase_size 4096,
  * write_size 16, gold no, health_timeout_s 30, tries 3, booted_file
  * "booted", bootctl flash, uboot_env_config /etc/fw_env.config (refused
- * unless bootctl = uboot); flash, slot_size and hw_class are required. NB_ENOENT / NB_EIO
+ * unless bootctl = uboot), poll_interval_s 900, poll_jitter_s 180, backoff_min_s
+ * 5, backoff_max_s 600, timeout_s 30; flash, slot_size and hw_class are
+ * required; server must be an http:// or https:// URL. NB_ENOENT / NB_EIO
  * for the file, NB_EPARSE with diag "FILE:LINE: key 'K': why" otherwise.
  * *out is written only on success. */
 NB_MUST_CHECK enum nb_err agent_config_load(const char *path, struct agent_config *out,

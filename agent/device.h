@@ -28,6 +28,7 @@
 #define AGENT_EXIT_USAGE 2
 #define AGENT_EXIT_POWER 3    /* the simulated power was cut */
 #define AGENT_EXIT_REJECTED 4 /* a health check failed: the trial image was rejected */
+#define AGENT_EXIT_REBOOT 5   /* run: reboot needed (an update installed, a trial rejected) */
 
 struct agent_power_opts {
     bool cut; /* --cut-after-ops given */

@@ -27,6 +27,8 @@ static const struct verb verbs[] = {
     {"mark-bad", agent_cmd_mark_bad, agent_mark_bad_usage, "reject the running trial image", true},
     {"health", agent_cmd_health, agent_health_usage, "run health checks, then commit or reject",
      true},
+    {"run", agent_cmd_run, agent_run_usage, "the online agent: poll the server, update, report",
+     true},
 };
 #define N_VERBS (sizeof verbs / sizeof verbs[0])
 
@@ -39,7 +41,8 @@ static void usage(FILE *f)
         fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
     fprintf(f, "\nRun 'nobrick-agent VERB --help' for a verb's options.\n"
                "Exit codes: 0 done, 1 failed, 2 bad command line, 3 power cut (simulated\n"
-               "flash), 4 a health check failed and the trial image was rejected.\n");
+               "flash), 4 a health check failed and the trial image was rejected, 5 run:\n"
+               "reboot needed.\n");
 }
 
 static bool is_help(const char *a)

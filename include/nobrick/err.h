@@ -38,7 +38,9 @@
     X(NB_EUNSUPPORTED, -22, "E_UNSUPPORTED", "not supported")                                      \
     X(NB_ENOENT, -23, "E_NOENT", "no such file or object")                                         \
     X(NB_EEXIST, -24, "E_EXIST", "already exists")                                                 \
-    X(NB_EPOWER, -25, "E_POWER", "power lost during the operation")
+    X(NB_EPOWER, -25, "E_POWER", "power lost during the operation")                                \
+    X(NB_EHEALTH, -26, "E_HEALTH", "the new image failed its health checks")                       \
+    X(NB_EBUSY, -27, "E_BUSY", "the server asked to retry later")
 
 enum nb_err {
 #define NB_ERR_ENUM(e, v, name, text) e = (v),

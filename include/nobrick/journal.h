@@ -22,6 +22,24 @@ enum nb_journal_op {
     NB_JOURNAL_INSTALL = 1, /* writing target_slot with the release below */
 };
 
+/* What the online agent must remember across a reboot (journal format 2;
+ * a format-1 record reads with these zero). Values are stored: append only. */
+enum nb_journal_owed {
+    NB_JOURNAL_OWED_NONE = 0,        /* nothing pending */
+    NB_JOURNAL_OWED_TRIAL = 1,       /* a trial is armed: reboot, health, then commit or reject */
+    NB_JOURNAL_OWED_COMMITTED = 2,   /* report "committed" to the server */
+    NB_JOURNAL_OWED_ROLLED_BACK = 3, /* report "rolled_back" (with code) to the server */
+};
+
+struct nb_journal_agent {
+    int64_t deployment_id; /* the server's deployment being carried out; 0 none */
+    enum nb_journal_owed owed;
+    enum nb_err code;                         /* why it rolled back (NB_OK otherwise) */
+    enum nb_bootctl_slot_id slot;             /* the slot the trial is in */
+    char version[NB_BOOTCTL_VERSION_MAX + 1]; /* the release of the trial */
+    int64_t time_floor; /* newest signed issued_at accepted: only moves forward */
+};
+
 struct nb_journal {
     enum nb_journal_op op;
     enum nb_bootctl_slot_id target_slot;
@@ -29,9 +47,12 @@ struct nb_journal {
     uint64_t image_size;
     uint32_t frame_count;
     uint32_t frames_done; /* a hint for progress reports; always re-checked */
+    /* The agent's part: kept as it is by the install engine, which rewrites
+     * only the fields above. */
+    struct nb_journal_agent agent;
 };
 
-/* An idle journal. */
+/* An idle journal with an empty agent part. */
 void nb_journal_init(struct nb_journal *j);
 
 /* Loads the journal. A store never written or unreadable (both copies bad)

@@ -214,13 +214,15 @@ static enum nb_err open_key(struct nb_install *in, const uint8_t *payload, size_
 
 /* Journal first, then the slot: after a cut between the two, the next
  * begin finds the slot not INSTALLING and simply does both again. */
-static enum nb_err start(struct nb_install *in, struct nb_bootctl *bc, struct nb_diag *diag)
+static enum nb_err start(struct nb_install *in, struct nb_bootctl *bc,
+                         const struct nb_journal *current, struct nb_diag *diag)
 {
     struct nb_journal j = {.op = NB_JOURNAL_INSTALL,
                            .target_slot = in->target,
                            .image_size = in->rel.image_size,
                            .frame_count = in->rel.frame_count,
-                           .frames_done = 0};
+                           .frames_done = 0,
+                           .agent = current->agent};
     memcpy(j.envelope_sha256, in->envelope_sha256, NB_SHA256_LEN);
     enum nb_err err = nb_journal_store(in->dev.journal, &j);
     if (err != NB_OK) {
@@ -280,7 +282,7 @@ enum nb_err nb_install_begin(struct nb_install *in, const uint8_t *envelope, siz
         (err = open_key(in, payload, payload_len, diag)) != NB_OK)
         return err;
     /* Every check passed: from here on, flash is written. */
-    if (!in->resumed && (err = start(in, &bc, diag)) != NB_OK)
+    if (!in->resumed && (err = start(in, &bc, &j, diag)) != NB_OK)
         return err;
     in->phase = NB_INSTALL_BEGUN;
     return NB_OK;
@@ -366,7 +368,9 @@ enum nb_err nb_install_finish(struct nb_install *in, struct nb_diag *diag)
      * step already done is not redone, so a repeated install writes nothing. */
     err = nb_journal_load(in->dev.journal, &idle, diag);
     if (err == NB_OK && idle.op != NB_JOURNAL_IDLE) {
+        struct nb_journal_agent keep = idle.agent; /* the agent's, not ours */
         nb_journal_init(&idle);
+        idle.agent = keep;
         err = nb_journal_store(in->dev.journal, &idle);
     }
     if (err != NB_OK) {

@@ -1,0 +1,175 @@
+/* The agent core (lib/agent/): the online update loop of one device as a
+ * state machine with no I/O of its own (sans-I/O, like the install engine
+ * it drives). The caller, a driver, owns the network, the health checks and
+ * the reboot: it asks the core what to do next (nb_agent_step), does it,
+ * and feeds the outcome back (nb_agent_on_response, nb_agent_on_health).
+ * Time and randomness come from the clock and rng HALs, flash and boot
+ * control from the install device, signatures of the login challenge from
+ * a callback (a key in memory, a secure element, a PKCS#11 token). No
+ * globals, no sleeps, no threads, no allocation: nobrick-agent runs one
+ * core, the fleet simulator thousands in one process.
+ *
+ * One cycle (docs/agent.md "The online agent"):
+ *   start-up   a trial armed before the last reboot: run the health checks
+ *              (HEALTH), commit or reject it; reports owed to the server
+ *   login      enrol once, challenge, sign, token
+ *   check-in   fresh nonce; "none" -> wait poll_after + random jitter
+ *   install    verify the director instruction (director.h), fetch the
+ *              release envelope and frame table (one Range request), check
+ *              them against the instruction, install engine begin/table,
+ *              one Range request per frame not yet in the slot, finish
+ *   reboot     REBOOT; after it, start-up again
+ * Transport failures, 5xx, 429 and 503 are retried after an exponential
+ * back-off with a cap (Retry-After wins when the server gives one); a
+ * refusal (a failed verification) is reported with its code and the slot
+ * stays unbootable. */
+#ifndef NOBRICK_AGENT_H
+#define NOBRICK_AGENT_H
+
+#include <nobrick/director.h>
+#include <nobrick/err.h>
+#include <nobrick/hal.h>
+#include <nobrick/install.h>
+#include <nobrick/journal.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NB_AGENT_TOKEN_MAX 127
+#define NB_AGENT_URL_MAX 255
+#define NB_AGENT_BODY_MAX 2048        /* a request body the core writes */
+#define NB_AGENT_JSON_MAX (16 * 1024) /* a JSON answer the core accepts (SECURITY.md 20) */
+#define NB_AGENT_RESULT_MAX 255       /* last_result of a check-in */
+#define NB_AGENT_AUTH_TYPE "application/vnd.nobrick.device-auth"   /* login */
+#define NB_AGENT_ENROL_TYPE "application/vnd.nobrick.device-enrol" /* enrolment */
+
+enum nb_agent_do {
+    NB_AGENT_HTTP,   /* perform req, then nb_agent_on_response */
+    NB_AGENT_WAIT,   /* nothing before until_ms (monotonic clock), then step again */
+    NB_AGENT_HEALTH, /* run the health checks, then nb_agent_on_health */
+    NB_AGENT_REBOOT, /* reboot; a new core starts up after it */
+    NB_AGENT_DONE,   /* once mode: the cycle is over (result says how); also after a fatal error */
+};
+
+/* One HTTP request. Strings and body point into the core and stay valid
+ * until the response is fed back. */
+struct nb_agent_request {
+    const char *method; /* "GET" or "POST" */
+    const char *path;   /* "/api/v1/..." below the server URL, or an absolute http(s) URL */
+    const char *bearer; /* Authorization: Bearer, or NULL */
+    const char *body;   /* POST: JSON (Content-Type: application/json), else NULL */
+    size_t body_len;
+    bool range; /* GET with Range: bytes=range_first-range_last */
+    uint64_t range_first, range_last;
+    size_t max_body; /* a longer answer is a failure (NB_ELENGTH): memory stays bounded */
+};
+
+struct nb_agent_response {
+    enum nb_err err; /* NB_OK: status and body are the server's; else the transport's
+                        failure (NB_ETIMEOUT, NB_EIO, NB_ELENGTH) */
+    int status;
+    uint32_t retry_after_s; /* Retry-After in seconds, 0 when absent */
+    uint8_t *body;          /* borrowed for the call; the core may modify it (decryption) */
+    size_t body_len;
+};
+
+struct nb_agent_action {
+    enum nb_agent_do what;
+    struct nb_agent_request req; /* NB_AGENT_HTTP */
+    uint64_t until_ms;           /* NB_AGENT_WAIT */
+    enum nb_err result;          /* NB_AGENT_DONE: NB_OK, or why the cycle failed */
+};
+
+/* Signs msg with the device's Ed25519 identity key. */
+typedef enum nb_err (*nb_agent_sign_fn)(void *ctx, const uint8_t *msg, size_t len,
+                                        uint8_t sig[NB_ED25519_SIG_LEN]);
+/* One line for the device's log (no newline). */
+typedef void (*nb_agent_log_fn)(void *ctx, const char *line);
+
+struct nb_agent_config {
+    const char *device_id;  /* hex key id of the identity key (borrowed) */
+    const char *public_key; /* 64 hex: the Ed25519 public key, for enrolment (borrowed) */
+    uint32_t poll_interval_s, poll_jitter_s; /* until the server says otherwise */
+    uint32_t backoff_min_s, backoff_max_s;   /* retry delays: min * 2^n, capped */
+    uint32_t frame_retries;                  /* a frame failing its hash is fetched again */
+    uint32_t max_failures; /* consecutive failed requests before DONE; 0 = retry forever */
+    bool once;             /* DONE instead of waiting for the next poll */
+    bool running_known;    /* what booted (the booted file): */
+    enum nb_bootctl_slot_id running;
+};
+
+/* What the driver lends the core for its lifetime. scratch and window are
+ * used only inside a call, so cores stepped from one thread may share them;
+ * table is the core's own. */
+struct nb_agent_env {
+    struct nb_clock clock;
+    struct nb_rng rng;
+    struct nb_install_device dev; /* flash, layout, boot control, journal, root, class, keys */
+    nb_agent_sign_fn sign;
+    void *sign_ctx;
+    nb_agent_log_fn log; /* may be NULL */
+    void *log_ctx;
+    uint8_t *scratch; /* NB_ENVELOPE_SCRATCH_LEN bytes */
+    size_t scratch_len;
+    uint8_t *window; /* the largest frame size accepted */
+    size_t window_cap;
+    uint8_t *table; /* the largest frame table accepted */
+    size_t table_cap;
+    struct nb_codec *codec; /* initialised */
+};
+
+/* The core. Every field is private; a few hundred bytes plus the install
+ * engine's state. */
+struct nb_agent {
+    struct nb_agent_config cfg;
+    struct nb_agent_env env;
+    int state, after, after_login; /* lib/agent/agent_internal.h */
+    bool awaiting;                 /* a response or a health result is owed to the core */
+    bool enrolled;
+    uint64_t wake_ms;
+    uint32_t failures;
+    uint32_t poll_after_s, poll_jitter_s;
+    enum nb_err result;
+    char token[NB_AGENT_TOKEN_MAX + 1];
+    uint64_t token_expiry_ms;
+    char challenge[NB_AGENT_TOKEN_MAX + 1];
+    char nonce[33];
+    char path[NB_AGENT_URL_MAX + 1];
+    char body[NB_AGENT_BODY_MAX];
+    size_t body_len;
+    bool report_must; /* the pending report is owed: retried until it is accepted */
+    int report_next;  /* the state after the pending report */
+    char last_result[NB_AGENT_RESULT_MAX + 1];
+    struct nb_journal_agent journal; /* as last loaded or stored */
+    /* the deployment being carried out */
+    struct nb_director instr;
+    char url[NB_AGENT_URL_MAX + 1];
+    uint64_t bundle_size, env_off, env_len, table_off, table_len, frames_off;
+    struct nb_install install;
+    bool installing;
+    uint32_t frame_attempts, reported_pct;
+};
+
+/* Prepares a core; reads nothing yet (the first step does). cfg and env are
+ * copied; what they point at is borrowed for the core's lifetime. */
+void nb_agent_init(struct nb_agent *a, const struct nb_agent_config *cfg,
+                   const struct nb_agent_env *env);
+/* Releases the install engine's key material. */
+void nb_agent_fini(struct nb_agent *a);
+
+/* The next thing to do, in *out. NB_EINVAL when a response or a health
+ * result is still owed (a driver bug); otherwise NB_OK. Flash work (the
+ * start-up decisions, finishing an install, commits) happens inside. */
+NB_MUST_CHECK enum nb_err nb_agent_step(struct nb_agent *a, struct nb_agent_action *out);
+
+/* The answer to the NB_AGENT_HTTP action last returned. */
+void nb_agent_on_response(struct nb_agent *a, const struct nb_agent_response *r);
+
+/* The result of the NB_AGENT_HEALTH action: ok, or why (the failing check). */
+void nb_agent_on_health(struct nb_agent *a, bool ok, const char *why);
+
+/* Diagnostics for the driver and tests: "check-in", "frame", ... */
+const char *nb_agent_state_name(const struct nb_agent *a);
+
+#endif
