@@ -367,6 +367,7 @@ static void answer_checkin(struct srv *srv, struct http_req *req, struct store_a
         assignment_on_checkin(a->state, in->c.installed_version, r->version);
     if (next != a->state) {
         a->state = next;
+        a->progress = assignment_progress(next, 0, a->progress);
         a->updated_at = in->c.at;
         enum nb_err err = srv->store.ops->assignment_update(&srv->store, a);
         if (err != NB_OK)
@@ -459,7 +460,7 @@ static void report(struct srv *srv, struct http_req *req)
     bool fresh = assignment_device_may_report(a.state, r.state);
     r.at = srv_now();
     a.state = fresh ? r.state : a.state;
-    a.progress = r.state == STORE_ASSIGN_DOWNLOADING ? r.progress : a.progress;
+    a.progress = fresh ? assignment_progress(r.state, r.progress, a.progress) : a.progress;
     memcpy(a.code, r.code, sizeof a.code);
     memcpy(a.message, r.message, sizeof a.message);
     a.updated_at = r.at;

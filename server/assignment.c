@@ -47,6 +47,13 @@ bool assignment_device_may_report(enum store_assign_state from, enum store_assig
     return b >= 2 && b >= a;
 }
 
+uint32_t assignment_progress(enum store_assign_state to, uint32_t reported, uint32_t current)
+{
+    if (to == STORE_ASSIGN_DOWNLOADING)
+        return reported;
+    return stage(to) > 2 || to == STORE_ASSIGN_SUCCEEDED ? 100 : current;
+}
+
 enum store_assign_state assignment_on_checkin(enum store_assign_state from,
                                               const char *installed_version,
                                               const char *release_version)

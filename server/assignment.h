@@ -16,6 +16,7 @@
 #include "store.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* true for succeeded, failed, rolled_back and cancelled. */
 bool assignment_is_final(enum store_assign_state st);
@@ -24,6 +25,12 @@ bool assignment_is_final(enum store_assign_state st);
  * Devices report downloading, installing, rebooting, committed, failed and
  * rolled_back; never pending, notified, succeeded or cancelled. */
 bool assignment_device_may_report(enum store_assign_state from, enum store_assign_state to);
+
+/* The download progress (percent) an assignment shows after a device
+ * reported `to` with `reported`: the reported figure while downloading, 100
+ * once the device has moved past the download (installing, rebooting,
+ * committed) or succeeded, otherwise `current` unchanged. */
+uint32_t assignment_progress(enum store_assign_state to, uint32_t reported, uint32_t current);
 
 /* What a check-in that reports installed_version means for an unfinished
  * assignment of a release with release_version: succeeded when the versions

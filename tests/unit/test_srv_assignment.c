@@ -54,6 +54,21 @@ static void test_final(void **state)
         assert_int_equal(assignment_is_final(st), st == OK || st == FA || st == RO || st == CA);
 }
 
+/* Download progress: the reported figure while downloading; complete once
+ * the device is past the download or succeeded; untouched otherwise. */
+static void test_progress(void **state)
+{
+    (void)state;
+    assert_int_equal(assignment_progress(DL, 40, 20), 40);
+    assert_int_equal(assignment_progress(IN, 0, 75), 100);
+    assert_int_equal(assignment_progress(RB, 0, 75), 100);
+    assert_int_equal(assignment_progress(CM, 0, 75), 100);
+    assert_int_equal(assignment_progress(OK, 0, 75), 100);
+    assert_int_equal(assignment_progress(FA, 0, 75), 75);
+    assert_int_equal(assignment_progress(RO, 0, 75), 75);
+    assert_int_equal(assignment_progress(CA, 0, 0), 0);
+}
+
 static void test_checkin(void **state)
 {
     (void)state;
@@ -73,6 +88,7 @@ int main(void)
         cmocka_unit_test(test_matrix),
         cmocka_unit_test(test_final),
         cmocka_unit_test(test_checkin),
+        cmocka_unit_test(test_progress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
