@@ -289,7 +289,10 @@ enum nb_err nb_install_begin(struct nb_install *in, const uint8_t *envelope, siz
 }
 
 /* SHA-256 of the slot's first image_size bytes, read through the HAL in
- * window-sized pieces: what the bootloader will hash, not what we wrote. */
+ * frame-sized pieces: what the bootloader will hash, not what we wrote.
+ * Frame-sized, not window_cap-sized: a caller may give a window for the
+ * largest frame any release could have (8 MiB) and must only pay, in
+ * touched memory, for the frame size of the release at hand. */
 static enum nb_err hash_slot(struct nb_install *in, uint8_t out[NB_SHA256_LEN])
 {
     struct nb_sha256_ctx h = {0};
@@ -297,7 +300,7 @@ static enum nb_err hash_slot(struct nb_install *in, uint8_t out[NB_SHA256_LEN])
     enum nb_err err = nb_sha256_begin(&h);
     for (uint64_t pos = 0; err == NB_OK && pos < in->rel.image_size;) {
         uint64_t left = in->rel.image_size - pos;
-        size_t n = left < in->bufs.window_cap ? (size_t)left : in->bufs.window_cap;
+        size_t n = left < in->rel.frame_size ? (size_t)left : in->rel.frame_size;
         err = nb_flash_read(in->dev.flash, base + pos, in->bufs.window, n);
         if (err == NB_OK)
             err = nb_sha256_update(&h, in->bufs.window, n);
