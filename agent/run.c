@@ -318,7 +318,9 @@ static int done(struct run *r, enum nb_err result)
         return AGENT_EXIT_OK;
     if (agent_device_power_lost(&r->dev))
         return AGENT_EXIT_POWER;
-    struct nb_diag diag;
+    /* Zeroed: nb_diag_set keeps a message already there, so an
+     * uninitialised one printed stack garbage as the reason. */
+    struct nb_diag diag = {{0}};
     nb_diag_set(&diag, result, "%s", nb_strerror(result));
     return agent_fail(AGENT_PROG, r->cfg, result, &diag, "run");
 }
