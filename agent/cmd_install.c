@@ -19,31 +19,6 @@ const char agent_install_usage[] =
     "installs resume: run the same command again. Then reboot (nobrick-boot) and\n"
     "run health checks (nobrick-agent health) or mark-good.\n\nOptions:\n";
 
-/* What the user can do about a refusal. */
-static const char *remedy(enum nb_err err)
-{
-    switch (err) {
-    case NB_EROLLBACK:
-        return "this release is older than what the device has committed: install a newer one";
-    case NB_EINCOMPAT:
-        return "use the bundle built for this device (or boot once so the bootloader reports its "
-               "capabilities)";
-    case NB_ESIG:
-    case NB_ETHRESHOLD:
-        return "the bundle is not signed by this device's release keys: get it from your vendor";
-    case NB_EHASH:
-    case NB_ETRUNCATED:
-    case NB_EPARSE:
-        return "the bundle file is damaged: download it again";
-    case NB_EDECRYPT:
-        return "the bundle is encrypted for other devices: ask for one encrypted to this device";
-    case NB_ENOSPC:
-        return "the image does not fit this device's slots";
-    default:
-        return NULL;
-    }
-}
-
 static int parse(int argc, char **argv, const char **bundle, struct agent_power_opts *po)
 {
     for (int i = 1; i < argc; i++) {
@@ -108,10 +83,7 @@ static int install(const struct agent_config *cfg, struct agent_device *d, const
     if (agent_device_power_lost(d))
         return AGENT_EXIT_POWER;
     bool says = strncmp(diag.msg, "install", 7) == 0;
-    int rc = agent_fail(AGENT_PROG, cfg, err, &diag, says ? NULL : "install refused");
-    if (remedy(err) != NULL)
-        fprintf(stderr, AGENT_PROG ": what to do: %s\n", remedy(err));
-    return rc;
+    return agent_fail(AGENT_PROG, cfg, err, &diag, says ? NULL : "install refused");
 }
 
 int agent_cmd_install(const struct agent_config *cfg, int argc, char **argv)

@@ -12,7 +12,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { K_PATH, K_POW2, K_U64, K_U32, K_BOOL, K_TEXT, K_BACKEND, K_BOOTCTL, K_TRIES };
+enum kind {
+    K_PATH,
+    K_POW2,
+    K_U64,
+    K_U32,
+    K_BOOL,
+    K_TEXT,
+    K_BACKEND,
+    K_BOOTCTL,
+    K_TRIES,
+    K_POLICY,
+    K_WINDOW
+};
 
 struct key {
     const char *name;
@@ -50,6 +62,10 @@ static const struct key keys[] = {
     {"backoff_max_s", K_U32, FIELD(backoff_max_s), 0},
     {"timeout_s", K_U32, FIELD(timeout_s), 0},
     {"reboot_command", K_TEXT, TEXT(reboot_command)},
+    {"install_policy", K_POLICY, FIELD(install_policy), 0},
+    {"maintenance_window", K_WINDOW, FIELD(window_start_min), 0},
+    {"reboot_delay_s", K_U32, FIELD(reboot_delay_s), 0},
+    {"control_socket", K_PATH, TEXT(control_socket)},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -77,6 +93,30 @@ static const char *set_path(const struct parser *p, const char *v, char *dst, si
 {
     int n = v[0] == '/' ? snprintf(dst, cap, "%s", v) : snprintf(dst, cap, "%s/%s", p->dir, v);
     return n < 0 || (size_t)n >= cap ? "path too long" : NULL;
+}
+
+/* "HH:MM" into minutes after midnight; false unless exactly that. */
+static bool parse_hhmm(const char *s, uint16_t *out)
+{
+    for (int i = 0; i < 5; i++)
+        if (i == 2 ? s[i] != ':' : (s[i] < '0' || s[i] > '9'))
+            return false;
+    unsigned h = (unsigned)(s[0] - '0') * 10 + (unsigned)(s[1] - '0');
+    unsigned m = (unsigned)(s[3] - '0') * 10 + (unsigned)(s[4] - '0');
+    if (h > 23 || m > 59)
+        return false;
+    *out = (uint16_t)(h * 60 + m);
+    return true;
+}
+
+/* maintenance_window = HH:MM-HH:MM (UTC; the end may be past midnight). */
+static const char *set_window(struct agent_config *c, const char *v)
+{
+    if (strlen(v) != 11 || v[5] != '-' || !parse_hhmm(v, &c->window_start_min) ||
+        !parse_hhmm(v + 6, &c->window_end_min))
+        return "not HH:MM-HH:MM (UTC)";
+    c->window_set = true;
+    return NULL;
 }
 
 /* Stores value v for key k; returns NULL or why the value is bad. */
@@ -109,6 +149,12 @@ static const char *set_value(struct parser *p, const struct key *k, const char *
         *(enum agent_bootctl_backend *)(void *)field =
             strcmp(v, "flash") == 0 ? AGENT_BOOTCTL_FLASH : AGENT_BOOTCTL_UBOOT;
         return NULL;
+    case K_POLICY:
+        if (!nb_agent_policy_parse(v, (enum nb_agent_policy *)(void *)field))
+            return "not auto, download-only, window or ask";
+        return NULL;
+    case K_WINDOW:
+        return set_window(p->cfg, v);
     case K_TRIES:
         if (!parse_u64(v, 7, &n) || n == 0)
             return "not a number in 1..7";
@@ -183,6 +229,8 @@ static void set_defaults(struct parser *p)
     c->backoff_min_s = 5;
     c->backoff_max_s = 600;
     c->timeout_s = 30;
+    c->install_policy = NB_AGENT_POLICY_AUTO;
+    snprintf(c->control_socket, sizeof c->control_socket, "/run/nobrick/agent.sock");
 }
 
 /* The online agent's settings, checked together. */
@@ -196,6 +244,10 @@ static enum nb_err check_online(const struct agent_config *c, struct nb_diag *di
     if (c->backoff_min_s == 0 || c->backoff_max_s < c->backoff_min_s)
         return nb_diag_set(diag, NB_EPARSE,
                            "%s: backoff_min_s must be at least 1 and at most backoff_max_s",
+                           c->path);
+    if (c->install_policy == NB_AGENT_POLICY_WINDOW && !c->window_set)
+        return nb_diag_set(diag, NB_EPARSE,
+                           "%s: install_policy = window needs maintenance_window = HH:MM-HH:MM",
                            c->path);
     if (c->timeout_s == 0 || c->poll_interval_s == 0)
         return nb_diag_set(diag, NB_EPARSE, "%s: timeout_s and poll_interval_s must be positive",

@@ -6,6 +6,7 @@
 #ifndef AGENT_CONFIG_H
 #define AGENT_CONFIG_H
 
+#include <nobrick/agent.h>
 #include <nobrick/err.h>
 #include <nobrick/release.h>
 
@@ -52,9 +53,17 @@ struct agent_config {
     uint32_t backoff_min_s, backoff_max_s; /* retry delays after a failure */
     uint32_t timeout_s;                    /* connect, and slower than 1 KiB/s for this long */
     char reboot_command[AGENT_PATH_MAX];   /* empty: exit 5 and let the supervisor reboot */
+    /* Users in the loop (docs/agent.md "The control socket"). */
+    enum nb_agent_policy install_policy;
+    uint16_t window_start_min, window_end_min; /* maintenance_window, minutes after 00:00 UTC */
+    bool window_set;
+    uint32_t reboot_delay_s;
+    char control_socket[AGENT_PATH_MAX]; /* default /run/nobrick/agent.sock */
 };
 
-/* Reads and checks path. Defaults: flash_backend sim, erase_size 4096,
+/* Reads and checks path. Defaults: install_policy auto, reboot_delay_s 0,
+ * control_socket /run/nobrick/agent.sock; install_policy = window needs
+ * maintenance_window (HH:MM-HH:MM, UTC). flash_backend sim, erase_size 4096,
  * write_size 16, gold no, health_timeout_s 30, tries 3, booted_file
  * "booted", bootctl flash, uboot_env_config /etc/fw_env.config (refused
  * unless bootctl = uboot), poll_interval_s 900, poll_jitter_s 180, backoff_min_s

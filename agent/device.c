@@ -11,6 +11,7 @@
 #include <nobrick/fileio.h>
 #include <nobrick/flash_file.h>
 #include <nobrick/flash_sim.h>
+#include <nobrick/remedy.h>
 #include <nobrick/trust.h>
 
 #include <errno.h>
@@ -260,7 +261,12 @@ int agent_fail(const char *prog, const struct agent_config *cfg, enum nb_err err
         fprintf(stderr, "%s: %s: %s (%s)\n", prog, what, detail, nb_errname(err));
     else
         fprintf(stderr, "%s: %s (%s)\n", prog, detail, nb_errname(err));
-    if (cfg != NULL && cfg->support_contact[0] != '\0' && err != NB_EPOWER)
+    if (err == NB_EPOWER)
+        return AGENT_EXIT_FAIL;
+    /* The remedy table is the one the control socket's events use. */
+    const struct nb_remedy *r = nb_remedy_for(err);
+    fprintf(stderr, "%s: what to do: %s\n", prog, r->what_to_do);
+    if (cfg != NULL && cfg->support_contact[0] != '\0' && r->support)
         fprintf(stderr, "%s: if this keeps happening, contact support: %s\n", prog,
                 cfg->support_contact);
     return AGENT_EXIT_FAIL;

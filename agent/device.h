@@ -108,9 +108,10 @@ bool agent_slot_parse(const char *name, enum nb_bootctl_slot_id *out);
 const char *agent_state_name(enum nb_bootctl_state s);
 
 /* Prints "nobrick-agent: WHAT: DETAIL (E_NAME)" (prog names the program;
- * without WHAT when NULL, for a diag that already says what failed)
- * plus, when set, "If this keeps happening, contact SUPPORT." Returns
- * AGENT_EXIT_FAIL. */
+ * without WHAT when NULL, for a diag that already says what failed), then
+ * "what to do: ..." from the remedy table (nobrick/remedy.h) and, when the
+ * remedy sends the person to support and support_contact is set, "if this
+ * keeps happening, contact support: ADDRESS". Returns AGENT_EXIT_FAIL. */
 int agent_fail(const char *prog, const struct agent_config *cfg, enum nb_err err,
                const struct nb_diag *diag, const char *what);
 

@@ -1,5 +1,6 @@
 /* nobrick-agent: the device agent's offline CLI (install, status, mark-good,
- * mark-bad, health), in the manner of `rauc install|status|mark-good`.
+ * mark-bad, health), in the manner of `rauc install|status|mark-good`, the
+ * online agent (run) and the clients of its control socket (watch, ctl).
  * main() reads -c agent.conf and dispatches through the verb table below;
  * each verb owns its options and help. docs/agent.md is the reference. */
 #include "cmd.h"
@@ -29,6 +30,8 @@ static const struct verb verbs[] = {
      true},
     {"run", agent_cmd_run, agent_run_usage, "the online agent: poll the server, update, report",
      true},
+    {"watch", agent_cmd_watch, agent_watch_usage, "print the running agent's events", false},
+    {"ctl", agent_cmd_ctl, agent_ctl_usage, "send a command to the running agent", false},
 };
 #define N_VERBS (sizeof verbs / sizeof verbs[0])
 

@@ -1,9 +1,12 @@
 /* `nobrick-agent run [--once]`: the online agent. A thin driver around the
  * agent core (nobrick/agent.h): it opens the device, lends the core the
  * real clock, OpenSSL's random bytes, the device key and buffers, performs
- * its HTTP requests with libcurl (transport_curl.c), sleeps its waits, runs
- * the health checks and the reboot command it asks for. */
+ * its HTTP requests with libcurl (transport_curl.c), waits on the control
+ * socket (control.c) until the core's next wake-up, runs the health checks
+ * and the reboot command it asks for. HTTP requests block: commands are
+ * read between requests and during waits. */
 #include "cmd.h"
+#include "control.h"
 #include "device.h"
 #include "health.h"
 #include "transport.h"
@@ -33,7 +36,9 @@ const char agent_run_usage[] =
     "it (reboot_command), checks its health, commits or rejects it, and reports.\n"
     "--once: one cycle, then exit: 0 nothing (more) to do, 1 failed, 3 power cut,\n"
     "5 reboot needed (an update is installed, or a trial was rejected): run\n"
-    "nobrick-boot (or reboot), then 'run --once' again.\n\nOptions:\n"
+    "nobrick-boot (or reboot), then 'run --once' again.\n"
+    "Without --once it listens on control_socket for the device's UI (events,\n"
+    "commands: see 'watch' and 'ctl') and follows install_policy.\n\nOptions:\n"
     "  --once             one cycle, then exit (see above)\n";
 
 #define RESTART (-1) /* drive(): the reboot command returned; power on again */
@@ -102,7 +107,29 @@ struct run {
     struct agent_booted booted;
     bool booted_known;
     struct nb_agent *agent;
+    struct agent_control ctl; /* daemon mode only */
+    bool ctl_open;
 };
+
+/* Each event: a log line, and a JSON line to every control client. */
+static void on_event(void *ctx, const struct nb_agent_event *ev)
+{
+    struct run *r = ctx;
+    char line[AGENT_CONTROL_LINE_MAX];
+    if (!agent_event_json(ev, r->cfg->support_contact, line, sizeof line))
+        return;
+    if (ev->kind != NB_AGENT_EV_PROGRESS)
+        printf("event: %s\n", line);
+    if (r->ctl_open)
+        agent_control_broadcast(&r->ctl, line);
+}
+
+static bool on_command(void *ctx, const char *line, size_t len, char *answer, size_t cap)
+{
+    struct run *r = ctx;
+    printf("command: %.*s\n", (int)(len < 200 ? len : 200), line);
+    return agent_command_json(r->agent, line, len, answer, cap);
+}
 
 static int parse(int argc, char **argv, struct run *r)
 {
@@ -158,11 +185,17 @@ static enum nb_err setup(struct run *r, struct nb_diag *diag)
     err = nb_codec_init(&r->codec);
     if (err == NB_OK)
         err = agent_http_open(r->cfg->server, r->cfg->server_ca, r->cfg->timeout_s, &r->http, diag);
+    if (err == NB_OK && !r->once) {
+        err = agent_control_open(&r->ctl, r->cfg->control_socket, on_command, r, diag);
+        r->ctl_open = err == NB_OK;
+    }
     return err;
 }
 
 static void teardown(struct run *r)
 {
+    if (r->ctl_open)
+        agent_control_close(&r->ctl);
     agent_http_close(r->http);
     nb_codec_fini(&r->codec);
     nb_free(r->agent);
@@ -187,6 +220,10 @@ static void agent_setup(struct run *r)
         .once = r->once,
         .running_known = r->booted_known,
         .running = r->booted.slot,
+        .policy = c->install_policy,
+        .window_start_min = c->window_start_min,
+        .window_end_min = c->window_end_min,
+        .reboot_delay_s = c->reboot_delay_s,
     };
     struct nb_agent_env env = {
         .clock = {&real_clock, NULL},
@@ -196,6 +233,8 @@ static void agent_setup(struct run *r)
         .sign = sign_with_key,
         .sign_ctx = &r->key,
         .log = log_line,
+        .event = on_event,
+        .event_ctx = r,
         .scratch = r->scratch,
         .scratch_len = NB_ENVELOPE_SCRATCH_LEN,
         .window = r->window,
@@ -236,13 +275,19 @@ static int power_off(struct run *r, int rc)
     return agent_device_close(&r->dev, rc);
 }
 
-/* Sleeps until the monotonic clock reaches until_ms, in slices, so that
- * SIGTERM ends the wait. */
-static void sleep_until(uint64_t until_ms)
+/* Waits until the monotonic clock reaches until_ms, in slices of at most
+ * a second so that SIGTERM ends the wait, on the control socket when there
+ * is one: a command the core must act on ends the wait early. */
+static void wait_until(struct run *r, uint64_t until_ms)
 {
     uint64_t now = 0;
     while (!stopping && mono_now(NULL, &now) == NB_OK && now < until_ms) {
         uint64_t ms = until_ms - now > 1000 ? 1000 : until_ms - now;
+        if (r->ctl_open) {
+            if (agent_control_poll(&r->ctl, (int)ms))
+                return;
+            continue;
+        }
         struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
         (void)nanosleep(&ts, NULL);
     }
@@ -338,8 +383,10 @@ static int drive(struct run *r)
             if (resp.err != NB_OK)
                 printf("%s %s: %s\n", act.req.method, act.req.path, agent_http_last_error(r->http));
             nb_agent_on_response(r->agent, &resp);
+            if (r->ctl_open)
+                (void)agent_control_poll(&r->ctl, 0); /* commands between requests */
         } else if (act.what == NB_AGENT_WAIT) {
-            sleep_until(act.until_ms);
+            wait_until(r, act.until_ms);
         } else if (act.what == NB_AGENT_HEALTH) {
             health(r);
         } else if (act.what == NB_AGENT_REBOOT) {

@@ -22,7 +22,15 @@
  * Transport failures, 5xx, 429 and 503 are retried after an exponential
  * back-off with a cap (Retry-After wins when the server gives one); a
  * refusal (a failed verification) is reported with its code and the slot
- * stays unbootable. */
+ * stays unbootable.
+ *
+ * Users in the loop (lib/agent/policy.c, docs/agent.md "The control
+ * socket"): the core tells the device's own UI what happens through events
+ * (env.event) and takes its decisions as commands (nb_agent_command). The
+ * install policy says when an update may be downloaded and installed
+ * without asking: always (auto), after install-now (download-only: it is
+ * downloaded first; ask: it is only announced), or inside a daily
+ * maintenance window (window, UTC from the clock HAL). */
 #ifndef NOBRICK_AGENT_H
 #define NOBRICK_AGENT_H
 
@@ -81,11 +89,86 @@ struct nb_agent_action {
     enum nb_err result;          /* NB_AGENT_DONE: NB_OK, or why the cycle failed */
 };
 
+/* When an update may go ahead without a command (docs/agent.md). */
+enum nb_agent_policy {
+    NB_AGENT_POLICY_AUTO,          /* download, install and reboot at once */
+    NB_AGENT_POLICY_DOWNLOAD_ONLY, /* download and verify, then wait for install-now */
+    NB_AGENT_POLICY_WINDOW,        /* download at once, install and reboot inside the window */
+    NB_AGENT_POLICY_ASK,           /* announce, then wait for install-now before downloading */
+};
+
+/* What the UI is told. Each kind's fields are listed; the rest are zero. */
+enum nb_agent_event_kind {
+    NB_AGENT_EV_AVAILABLE,  /* version, deployment_id, bytes_total */
+    NB_AGENT_EV_PROGRESS,   /* version, done/total frames, bytes_done/bytes_total */
+    NB_AGENT_EV_READY,      /* version: downloaded and verified, waiting */
+    NB_AGENT_EV_SCHEDULED,  /* version, at_s: it installs then (Unix seconds) */
+    NB_AGENT_EV_INSTALLING, /* version: read back and arm the trial */
+    NB_AGENT_EV_REBOOTING,  /* version, in_s: the reboot comes in in_s seconds */
+    NB_AGENT_EV_SUCCEEDED,  /* version: committed after its health checks */
+    NB_AGENT_EV_FAILED,     /* version (may be empty), code, detail, retry_in_s (0: gave up) */
+    NB_AGENT_EV_CANCELLED,  /* version: declined by a cancel command */
+    NB_AGENT_EV_COUNT
+};
+
+struct nb_agent_event {
+    enum nb_agent_event_kind kind;
+    char version[NB_BOOTCTL_VERSION_MAX + 1];
+    int64_t deployment_id;
+    uint32_t done, total; /* frames */
+    uint64_t bytes_done, bytes_total;
+    int64_t at_s;
+    uint32_t in_s;
+    enum nb_err code;
+    uint32_t retry_in_s;
+    char detail[200]; /* what happened, for the log ("check '20-app' exited with 1") */
+};
+
+/* The UI's decisions (docs/agent.md lists when each is valid). */
+enum nb_agent_command_kind {
+    NB_AGENT_CMD_INSTALL_NOW, /* go ahead now (or reboot now during the countdown) */
+    NB_AGENT_CMD_SCHEDULE_AT, /* install at at_s (Unix seconds) */
+    NB_AGENT_CMD_POSTPONE,    /* wait seconds more (also the reboot countdown) */
+    NB_AGENT_CMD_RETRY,       /* check in now, a declined update offered again */
+    NB_AGENT_CMD_CANCEL,      /* decline the waiting or downloading update until restart */
+};
+
+struct nb_agent_command {
+    enum nb_agent_command_kind kind;
+    int64_t at_s;
+    uint32_t seconds;
+};
+
+/* Where the update the core knows of stands (nb_agent_status). */
+enum nb_agent_phase {
+    NB_AGENT_PHASE_IDLE,        /* no update: polling */
+    NB_AGENT_PHASE_AVAILABLE,   /* ask: announced, waiting for install-now */
+    NB_AGENT_PHASE_DOWNLOADING, /* fetching frames */
+    NB_AGENT_PHASE_READY,       /* downloaded, waiting for install-now or the window */
+    NB_AGENT_PHASE_SCHEDULED,   /* downloaded or not, installs at sched_at_s */
+    NB_AGENT_PHASE_INSTALLING,
+    NB_AGENT_PHASE_REBOOTING, /* the countdown */
+    NB_AGENT_PHASE_COUNT
+};
+
+struct nb_agent_status {
+    enum nb_agent_phase phase;
+    const char *phase_name; /* "idle", "available", ... */
+    const char *policy_name;
+    char version[NB_BOOTCTL_VERSION_MAX + 1]; /* the update's, empty when idle */
+    uint32_t done, total;
+    int64_t at_s;           /* scheduled: when */
+    enum nb_err last_error; /* the last failure event's code, NB_OK when none */
+};
+
 /* Signs msg with the device's Ed25519 identity key. */
 typedef enum nb_err (*nb_agent_sign_fn)(void *ctx, const uint8_t *msg, size_t len,
                                         uint8_t sig[NB_ED25519_SIG_LEN]);
 /* One line for the device's log (no newline). */
 typedef void (*nb_agent_log_fn)(void *ctx, const char *line);
+/* One event for the UI; ev is valid for the call only. Called from inside
+ * nb_agent_step, nb_agent_on_response, nb_agent_on_health. */
+typedef void (*nb_agent_event_fn)(void *ctx, const struct nb_agent_event *ev);
 
 struct nb_agent_config {
     const char *device_id;  /* hex key id of the identity key (borrowed) */
@@ -97,6 +180,10 @@ struct nb_agent_config {
     bool once;             /* DONE instead of waiting for the next poll */
     bool running_known;    /* what booted (the booted file): */
     enum nb_bootctl_slot_id running;
+    enum nb_agent_policy policy;
+    uint16_t window_start_min, window_end_min; /* window: minutes after 00:00 UTC; end < start
+                                                  spans midnight; equal: the whole day */
+    uint32_t reboot_delay_s;                   /* the "rebooting in N s" countdown */
 };
 
 /* What the driver lends the core for its lifetime. scratch and window are
@@ -110,6 +197,8 @@ struct nb_agent_env {
     void *sign_ctx;
     nb_agent_log_fn log; /* may be NULL */
     void *log_ctx;
+    nb_agent_event_fn event; /* may be NULL */
+    void *event_ctx;
     uint8_t *scratch; /* NB_ENVELOPE_SCRATCH_LEN bytes */
     size_t scratch_len;
     uint8_t *window; /* the largest frame size accepted */
@@ -149,6 +238,17 @@ struct nb_agent {
     struct nb_install install;
     bool installing;
     uint32_t frame_attempts, reported_pct;
+    uint64_t frames_len;
+    /* users in the loop (policy.c) */
+    int phase;             /* enum nb_agent_phase */
+    bool downloaded;       /* every frame is in the slot: the hold is before FINISH */
+    bool approved;         /* install-now (or the schedule) came: no more holding */
+    bool go, cancel;       /* commands the next step acts on */
+    int64_t sched_at_s;    /* 0: none */
+    int64_t announced_at;  /* the SCHEDULED event last sent, so it is sent once */
+    uint64_t reboot_at_ms; /* the countdown's end */
+    int64_t declined_dep;  /* cancelled: not offered again until restart or retry (-1: none) */
+    enum nb_err last_error;
 };
 
 /* Prepares a core; reads nothing yet (the first step does). cfg and env are
@@ -168,6 +268,21 @@ void nb_agent_on_response(struct nb_agent *a, const struct nb_agent_response *r)
 
 /* The result of the NB_AGENT_HEALTH action: ok, or why (the failing check). */
 void nb_agent_on_health(struct nb_agent *a, bool ok, const char *why);
+
+/* A decision of the UI. NB_OK when taken (it acts at the next step: the
+ * driver steps again at once); NB_EINVAL with why in diag when it is not
+ * valid now ("no update is waiting for a decision"), nothing changed. */
+NB_MUST_CHECK enum nb_err nb_agent_command(struct nb_agent *a, const struct nb_agent_command *c,
+                                           struct nb_diag *diag);
+
+/* Where things stand, for a status command. */
+void nb_agent_status(const struct nb_agent *a, struct nb_agent_status *out);
+
+/* "auto", "download-only", "window", "ask"; and back (false: unknown). */
+const char *nb_agent_policy_name(enum nb_agent_policy p);
+bool nb_agent_policy_parse(const char *name, enum nb_agent_policy *out);
+/* "update_available", "download_progress", "ready", ... */
+const char *nb_agent_event_name(enum nb_agent_event_kind k);
 
 /* Diagnostics for the driver and tests: "check-in", "frame", ... */
 const char *nb_agent_state_name(const struct nb_agent *a);

@@ -13,8 +13,8 @@
 #define RETRY_AFTER_MAX_S (24u * 3600) /* a server cannot park a device longer */
 
 static const char *const state_names[NB__S_COUNT] = {
-    "start-up", "wait",  "enrol",  "challenge", "token",  "owed report", "check-in",
-    "metadata", "frame", "finish", "report",    "health", "reboot",      "done"};
+    "start-up", "wait",   "enrol",  "challenge", "token",  "owed report", "check-in", "metadata",
+    "frame",    "finish", "report", "health",    "reboot", "done",        "hold",     "countdown"};
 
 void nb_agent_init(struct nb_agent *a, const struct nb_agent_config *cfg,
                    const struct nb_agent_env *env)
@@ -25,6 +25,7 @@ void nb_agent_init(struct nb_agent *a, const struct nb_agent_config *cfg,
     a->state = NB__S_START;
     a->poll_after_s = cfg->poll_interval_s;
     a->poll_jitter_s = cfg->poll_jitter_s;
+    a->declined_dep = -1;
 }
 
 void nb_agent_fini(struct nb_agent *a)
@@ -96,6 +97,8 @@ void nb__agent_retry(struct nb_agent *a, const struct nb_agent_response *r, int 
     if (a->cfg.max_failures != 0 && a->failures >= a->cfg.max_failures) {
         nb__agent_log(a, "%s: giving up after %u failed attempts (%s)", state_names[state],
                       a->failures, nb_errname(why));
+        if (a->phase != NB_AGENT_PHASE_IDLE)
+            nb__agent_failed(a, NULL, why, "the server could not be reached", 0);
         nb__agent_done(a, why);
         return;
     }
@@ -107,12 +110,15 @@ void nb__agent_retry(struct nb_agent *a, const struct nb_agent_response *r, int 
         delay = a->cfg.backoff_max_s;
     if (r->retry_after_s != 0)
         delay = r->retry_after_s < RETRY_AFTER_MAX_S ? r->retry_after_s : RETRY_AFTER_MAX_S;
+    char what[64];
     if (r->err != NB_OK)
-        nb__agent_log(a, "%s: %s; retrying in %llu s", state_names[state], nb_strerror(r->err),
-                      (unsigned long long)delay);
+        (void)snprintf(what, sizeof what, "%s", nb_strerror(r->err));
     else
-        nb__agent_log(a, "%s: server answered %d; retrying in %llu s", state_names[state],
-                      r->status, (unsigned long long)delay);
+        (void)snprintf(what, sizeof what, "server answered %d", r->status);
+    nb__agent_log(a, "%s: %s; retrying in %llu s", state_names[state], what,
+                  (unsigned long long)delay);
+    if (a->phase != NB_AGENT_PHASE_IDLE) /* the UI waits on this update: say why it stalls */
+        nb__agent_failed(a, NULL, why, what, (uint32_t)delay);
     wait_s(a, delay, state);
 }
 
@@ -124,6 +130,7 @@ void nb__agent_poll_wait(struct nb_agent *a)
 /* The end of one cycle: DONE in once mode, else the next poll. */
 void nb__agent_finish_cycle(struct nb_agent *a, enum nb_err result)
 {
+    nb__agent_phase_reset(a);
     if (a->cfg.once)
         nb__agent_done(a, result);
     else
@@ -180,6 +187,7 @@ static enum nb_err trial_decision(struct nb_agent *a, const struct nb_bootctl *b
     }
     if (s->state == NB_BOOTCTL_GOOD) {
         next.owed = NB_JOURNAL_OWED_COMMITTED;
+        nb__agent_succeeded(a, a->journal.version);
     } else {
         /* Rejected by us (a cut before the journal said so), or the
          * bootloader fell back: tries exhausted or the image refused. */
@@ -187,6 +195,10 @@ static enum nb_err trial_decision(struct nb_agent *a, const struct nb_bootctl *b
         next.code = s->state == NB_BOOTCTL_BAD && running ? NB_EHEALTH : NB_EBOOT_VERIFY;
         nb__agent_log(a, "trial of %s did not stay: the device went back (%s)", a->journal.version,
                       nb_errname(next.code));
+        nb__agent_failed(a, a->journal.version, next.code,
+                         next.code == NB_EHEALTH ? "rejected by its health checks"
+                                                 : "the bootloader went back to the previous image",
+                         0);
     }
     enum nb_err err = nb__agent_journal_put(a, &next);
     a->state = running && s->state == NB_BOOTCTL_BAD ? NB__S_REBOOT : NB__S_ENROL;
@@ -301,7 +313,9 @@ static const build_fn builders[NB__S_COUNT] = {build_start,
                                                nb__agent_build_report,
                                                build_health,
                                                build_reboot,
-                                               build_done};
+                                               build_done,
+                                               nb__agent_build_hold,
+                                               nb__agent_build_countdown};
 
 typedef void (*answer_fn)(struct nb_agent *a, const struct nb_agent_response *r);
 static const answer_fn answers[NB__S_COUNT] = {
@@ -362,12 +376,14 @@ void nb_agent_on_health(struct nb_agent *a, bool ok, const char *why)
     if (ok) {
         nb__agent_log(a, "health checks passed: committed %s in slot %s", a->journal.version,
                       nb_slot_name(id));
+        nb__agent_succeeded(a, a->journal.version);
         a->state = NB__S_ENROL;
     } else {
         nb__agent_log(a, "health check failed (%s): rejected %s in slot %s, rebooting",
                       why != NULL ? why : "no detail", a->journal.version, nb_slot_name(id));
         (void)snprintf(a->last_result, sizeof a->last_result, "E_HEALTH: %s",
                        why != NULL ? why : "health check failed");
+        nb__agent_failed(a, a->journal.version, NB_EHEALTH, why, 0);
         a->state = NB__S_REBOOT;
     }
 }

@@ -24,6 +24,8 @@ enum nb__agent_state {
     NB__S_HEALTH,    /* the driver runs the health checks */
     NB__S_REBOOT,
     NB__S_DONE,
+    NB__S_HOLD,      /* an update waits for a command, a schedule or the window (policy.c) */
+    NB__S_COUNTDOWN, /* the trial is armed: "rebooting in N s", then REBOOT */
     NB__S_COUNT
 };
 
@@ -63,7 +65,31 @@ bool nb__agent_need_login(struct nb_agent *a, int resume);
  * failures, 401, 429, 5xx. True when r was handled (state moved). */
 bool nb__agent_common_failure(struct nb_agent *a, const struct nb_agent_response *r, int state);
 
+/* policy.c: events, commands and the install policy */
+/* A blank event of kind about the current update (version filled in). */
+struct nb_agent_event nb__agent_ev(const struct nb_agent *a, enum nb_agent_event_kind kind);
+void nb__agent_emit(struct nb_agent *a, const struct nb_agent_event *ev);
+/* A FAILED event (version may be NULL: the current update's); retry_in_s
+ * 0 when the agent gave up on the update. */
+void nb__agent_failed(struct nb_agent *a, const char *version, enum nb_err code, const char *detail,
+                      uint32_t retry_in_s);
+void nb__agent_succeeded(struct nb_agent *a, const char *version);
+/* Back to no update in hand (the declined deployment is kept). */
+void nb__agent_phase_reset(struct nb_agent *a);
+/* A verified instruction: UPDATE_AVAILABLE, then download or hold (ask). */
+void nb__agent_announce(struct nb_agent *a);
+/* Every frame is in the slot: install, or READY and hold. */
+void nb__agent_downloaded(struct nb_agent *a);
+/* A DOWNLOAD_PROGRESS event from the install engine's count. */
+void nb__agent_progress_event(struct nb_agent *a);
+bool nb__agent_build_hold(struct nb_agent *a, struct nb_agent_action *out);
+bool nb__agent_build_countdown(struct nb_agent *a, struct nb_agent_action *out);
+/* A cancel is pending: drop the update (CANCELLED), next poll. */
+bool nb__agent_cancelled(struct nb_agent *a);
+
 /* agent_update.c: the install of one deployment */
+/* Approved and downloaded: the "installing" report, then FINISH. */
+void nb__agent_install_go(struct nb_agent *a);
 void nb__agent_on_install(struct nb_agent *a, const uint8_t *instruction, size_t len,
                           int64_t deployment_id);
 bool nb__agent_build_meta(struct nb_agent *a, struct nb_agent_action *out);

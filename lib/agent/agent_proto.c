@@ -315,7 +315,6 @@ static bool get_span(const json_t *bundle, const char *name, uint64_t *off, uint
 static bool parse_bundle(struct nb_agent *a, const json_t *b)
 {
     const char *url = get_str(b, "url");
-    uint64_t frames_len = 0;
     if (url == NULL || strlen(url) > NB_AGENT_URL_MAX || url[0] == '\0')
         return false;
     for (const char *p = url; *p != '\0'; p++)
@@ -325,7 +324,7 @@ static bool parse_bundle(struct nb_agent *a, const json_t *b)
     return get_uint(b, "size", NB_IMAGE_SIZE_MAX * 2, &a->bundle_size) &&
            get_span(b, "envelope", &a->env_off, &a->env_len) &&
            get_span(b, "table", &a->table_off, &a->table_len) &&
-           get_span(b, "frames", &a->frames_off, &frames_len);
+           get_span(b, "frames", &a->frames_off, &a->frames_len);
 }
 
 static void parse_poll(struct nb_agent *a, const json_t *o)

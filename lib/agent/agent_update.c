@@ -19,6 +19,7 @@ void nb__agent_fail_deployment(struct nb_agent *a, int64_t dep, enum nb_err err,
 {
     const char *msg = why != NULL && why->msg[0] != '\0' ? why->msg : nb_strerror(err);
     nb__agent_log(a, "deployment %lld refused: %s (%s)", (long long)dep, msg, nb_errname(err));
+    nb__agent_failed(a, NULL, err, msg, 0);
     (void)snprintf(a->last_result, sizeof a->last_result, "%s: %s", nb_errname(err), msg);
     if (a->installing)
         nb_install_fini(&a->install);
@@ -31,8 +32,9 @@ void nb__agent_fail_deployment(struct nb_agent *a, int64_t dep, enum nb_err err,
  * can be done in this power-on. */
 static void flash_failed(struct nb_agent *a, enum nb_err err, const struct nb_diag *why)
 {
-    nb__agent_log(a, "install: the device's flash failed: %s (%s)",
-                  why->msg[0] != '\0' ? why->msg : nb_strerror(err), nb_errname(err));
+    const char *msg = why->msg[0] != '\0' ? why->msg : nb_strerror(err);
+    nb__agent_log(a, "install: the device's flash failed: %s (%s)", msg, nb_errname(err));
+    nb__agent_failed(a, NULL, err, msg, 0);
     if (a->installing)
         nb_install_fini(&a->install);
     a->installing = false;
@@ -62,6 +64,11 @@ void nb__agent_on_install(struct nb_agent *a, const uint8_t *instruction, size_t
 {
     struct nb_diag diag = {{0}};
     int64_t now = 0;
+    if (deployment_id == a->declined_dep) { /* cancelled by the user: until a retry */
+        nb__agent_finish_cycle(a, NB_OK);
+        return;
+    }
+    memset(&a->instr, 0, sizeof a->instr);
     bool known = a->env.clock.ops->unix_s(a->env.clock.ctx, &now) == NB_OK;
     struct nb_director_expect e = {a->cfg.device_id, a->nonce, a->journal.time_floor, now, known};
     enum nb_err err = nb_director_verify(a->env.dev.root, instruction, len, a->env.scratch,
@@ -87,7 +94,7 @@ void nb__agent_on_install(struct nb_agent *a, const uint8_t *instruction, size_t
                   (unsigned long long)a->instr.security_counter);
     a->frame_attempts = 0;
     a->reported_pct = 0;
-    a->state = NB__S_META;
+    nb__agent_announce(a);
 }
 
 /* The envelope and the table, one range: they are adjacent in a bundle
@@ -108,7 +115,7 @@ static enum nb_err meta_span(const struct nb_agent *a, uint64_t *first, uint64_t
 bool nb__agent_build_meta(struct nb_agent *a, struct nb_agent_action *out)
 {
     uint64_t first = 0, last = 0;
-    if (nb__agent_need_login(a, NB__S_META))
+    if (nb__agent_cancelled(a) || nb__agent_need_login(a, NB__S_META))
         return false;
     if (meta_span(a, &first, &last) != NB_OK) {
         struct nb_diag d;
@@ -202,6 +209,7 @@ void nb__agent_on_meta(struct nb_agent *a, const struct nb_agent_response *r)
         nb__agent_log(a, "resuming the install of %s: %u of %u frames already in slot %s",
                       a->instr.version, (unsigned)a->install.frames_done,
                       (unsigned)a->install.rel.frame_count, nb_slot_name(a->install.target));
+    nb__agent_progress_event(a);
     progress_report(a, "downloading", NB__S_FRAME);
 }
 
@@ -213,8 +221,10 @@ bool nb__agent_build_frame(struct nb_agent *a, struct nb_agent_action *out)
         nb__agent_finish_cycle(a, NB_OK);
         return false;
     }
+    if (nb__agent_cancelled(a))
+        return false;
     if (!nb_install_want(&a->install, &index)) {
-        progress_report(a, "installing", NB__S_FINISH);
+        nb__agent_downloaded(a);
         return false;
     }
     if (nb__agent_need_login(a, NB__S_FRAME))
@@ -271,6 +281,7 @@ void nb__agent_on_frame(struct nb_agent *a, const struct nb_agent_response *r)
         return;
     }
     a->frame_attempts = 0;
+    nb__agent_progress_event(a);
     uint32_t done = 0, total = 0;
     nb_install_progress(&a->install, &done, &total);
     uint32_t pct = total == 0 ? 100 : (uint32_t)((uint64_t)done * 100 / total);
@@ -280,10 +291,18 @@ void nb__agent_on_frame(struct nb_agent *a, const struct nb_agent_response *r)
         a->state = NB__S_FRAME;
 }
 
+void nb__agent_install_go(struct nb_agent *a)
+{
+    a->phase = NB_AGENT_PHASE_INSTALLING;
+    progress_report(a, "installing", NB__S_FINISH);
+}
+
 bool nb__agent_build_finish(struct nb_agent *a, struct nb_agent_action *out)
 {
     struct nb_diag diag = {{0}};
     (void)out;
+    struct nb_agent_event ev = nb__agent_ev(a, NB_AGENT_EV_INSTALLING);
+    nb__agent_emit(a, &ev);
     enum nb_err err = nb_install_finish(&a->install, &diag);
     if (err != NB_OK) {
         if (is_flash_error(err))
@@ -308,6 +327,6 @@ bool nb__agent_build_finish(struct nb_agent *a, struct nb_agent_action *out)
     a->last_result[0] = '\0';
     nb__agent_log(a, "installed %s into slot %s: trial armed, rebooting", next.version,
                   nb_slot_name(next.slot));
-    nb__agent_report(a, next.deployment_id, "rebooting", 100, NB_OK, NULL, NB__S_REBOOT, false);
+    nb__agent_report(a, next.deployment_id, "rebooting", 100, NB_OK, NULL, NB__S_COUNTDOWN, false);
     return false;
 }
