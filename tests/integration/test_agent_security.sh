@@ -118,9 +118,12 @@ untrusted() {
     run_agent "$1"
     [ "$rc" -eq 1 ] && grep -qE "$4" <<<"$out" && ok ||
         bad "$2: exit $rc, want 1 and /$4/: $(tail -n 3 <<<"$out")"
-    # The last line says why in words (it once printed uninitialised bytes).
-    tail -n 1 <<<"$out" | grep -qxE 'nobrick-agent: run: [ -~]+ \(E_[A-Z_]+\)' && ok ||
-        bad "$2: last line: $(tail -n 1 <<<"$out" | od -c | head -3)"
+    # The failure line says why in words (it once printed uninitialised
+    # bytes), and the last line what to do about it.
+    tail -n 2 <<<"$out" | head -n 1 | grep -qxE 'nobrick-agent: run: [ -~]+ \(E_[A-Z_]+\)' && ok ||
+        bad "$2: failure line: $(tail -n 2 <<<"$out" | head -n 1 | od -c | head -3)"
+    tail -n 1 <<<"$out" | grep -qE '^nobrick-agent: what to do: [ -~]+$' && ok ||
+        bad "$2: remedy line: $(tail -n 1 <<<"$out")"
     cmp -s "$1/flash.img" "$1/flash.before" && ok || bad "$2: the flash changed"
     req GET "/api/v1/devices/${id[$1]}" "${A[@]}"
     expect_jq '.state != "active" and (.last_seen // 0) == 0' "$2: the server never saw it"
