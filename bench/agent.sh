@@ -26,8 +26,9 @@ agent=$top/$build/nobrick-agent
 boot=$top/$build/nobrick-boot
 server=$top/$build/nobrick-server
 
+keep=
 if [ $# -gt 0 ]; then
-  work=$1
+  work=$1 keep=1
   mkdir -p "$work"
 else
   work=$(mktemp -d)
@@ -35,7 +36,7 @@ fi
 server_pid=
 cleanup() {
   [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
-  [ $# -gt 0 ] || rm -rf "$work"
+  [ -n "$keep" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 cd "$work"
