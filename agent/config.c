@@ -4,7 +4,7 @@
 #include "config.h"
 
 #include <nobrick/alloc.h>
-#include <nobrick/fileio.h>
+#include <nobrick/conffile.h>
 
 #include <errno.h>
 #include <stddef.h>
@@ -175,41 +175,22 @@ static const char *set_value(struct parser *p, const struct key *k, const char *
     return "unknown kind";
 }
 
-static char *trim(char *s)
+/* One setting (nb_conffile_fn): the reader puts the file and line first. */
+static enum nb_err set_key(void *ctx, const char *name, const char *value, struct nb_diag *why)
 {
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-        s[--n] = '\0';
-    return s;
-}
-
-/* One line (NUL-terminated, without its newline). */
-static enum nb_err parse_line(struct parser *p, char *line, unsigned lineno, struct nb_diag *diag)
-{
-    const char *file = p->cfg->path;
-    char *s = trim(line);
-    if (s[0] == '\0' || s[0] == '#')
-        return NB_OK;
-    char *eq = strchr(s, '=');
-    if (eq == NULL)
-        return nb_diag_set(diag, NB_EPARSE, "%s:%u: expected 'key = value'", file, lineno);
-    *eq = '\0';
-    const char *name = trim(s), *value = trim(eq + 1);
+    struct parser *p = ctx;
     for (size_t i = 0; i < N_KEYS; i++) {
         if (strcmp(keys[i].name, name) != 0)
             continue;
         if (p->seen[i])
-            return nb_diag_set(diag, NB_EPARSE, "%s:%u: key '%s' given twice", file, lineno, name);
+            return nb_diag_set(why, NB_EPARSE, "key '%s' given twice", name);
         p->seen[i] = true;
-        const char *why = set_value(p, &keys[i], value);
-        if (why != NULL)
-            return nb_diag_set(diag, NB_EPARSE, "%s:%u: key '%s': '%s' is %s", file, lineno, name,
-                               value, why);
+        const char *bad = set_value(p, &keys[i], value);
+        if (bad != NULL)
+            return nb_diag_set(why, NB_EPARSE, "key '%s': '%s' is %s", name, value, bad);
         return NB_OK;
     }
-    return nb_diag_set(diag, NB_EPARSE, "%s:%u: unknown key '%s'", file, lineno, name);
+    return nb_diag_set(why, NB_EPARSE, "unknown key '%s'", name);
 }
 
 static void set_defaults(struct parser *p)
@@ -284,27 +265,11 @@ static enum nb_err check_required(const struct parser *p, struct nb_diag *diag)
     return check_online(c, diag);
 }
 
-static enum nb_err parse_text(struct parser *p, char *text, struct nb_diag *diag)
-{
-    unsigned lineno = 1;
-    for (char *line = text; line != NULL; lineno++) {
-        char *nl = strchr(line, '\n');
-        if (nl != NULL)
-            *nl = '\0';
-        enum nb_err err = parse_line(p, line, lineno, diag);
-        if (err != NB_OK)
-            return err;
-        line = nl != NULL ? nl + 1 : NULL;
-    }
-    return check_required(p, diag);
-}
-
 enum nb_err agent_config_load(const char *path, struct agent_config *out, struct nb_diag *diag)
 {
     struct agent_config *c = nb_calloc(1, sizeof *c);
     struct parser p = {.cfg = c};
-    uint8_t *text = NULL;
-    size_t len = 0;
+    struct nb_conffile cf = {set_key, &p, "key"};
     enum nb_err err = NB_ENOMEM;
     if (c == NULL)
         goto out;
@@ -318,15 +283,12 @@ enum nb_err agent_config_load(const char *path, struct agent_config *out, struct
     if (slash == path)
         p.dir[0] = '\0'; /* "/agent.conf": relative paths start at "/" */
     set_defaults(&p);
-    err = nb_file_read(path, AGENT_CONFIG_MAX, &text, &len, diag);
-    if (err == NB_OK && memchr(text, '\0', len) != NULL)
-        err = nb_diag_set(diag, NB_EPARSE, "%s: NUL byte in the file", path);
+    err = nb_conffile_read(&cf, path, AGENT_CONFIG_MAX, diag);
     if (err == NB_OK)
-        err = parse_text(&p, (char *)text, diag);
+        err = check_required(&p, diag);
     if (err == NB_OK)
         *out = *c;
 out:
-    nb_free(text);
     nb_free(c);
     return err;
 }

@@ -1,10 +1,13 @@
-/* The CLI's configuration file: a strict `name = value` parser (unknown
- * names and repeated settings are errors, not silently ignored), the
- * default path under XDG_CONFIG_HOME, and the check that a file holding a
- * token is readable by its owner only, made on the open descriptor. */
+/* The CLI's configuration file: a strict table of settings over the shared
+ * `name = value` reader (unknown names and repeated settings are errors,
+ * not silently ignored), the default path under XDG_CONFIG_HOME, and the
+ * check that a file holding a token is readable by its owner only, made on
+ * the open descriptor (so the file is read here, not by nb_conffile_read). */
 #include "cli_config.h"
 
 #include <nobrick/alloc.h>
+#include <nobrick/conffile.h>
+#include <nobrick/crypto.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,53 +29,25 @@ static const struct setting settings[] = {
     {"timeout", offsetof(struct cli_config, timeout), sizeof((struct cli_config *)0)->timeout},
 };
 
-static bool blank(char ch)
+/* One setting (nb_conffile_fn) into the struct cli_config ctx; the reader
+ * puts "line N: " first. */
+static enum nb_err set_setting(void *ctx, const char *name, const char *value, struct nb_diag *diag)
 {
-    return ch == ' ' || ch == '\t' || ch == '\r';
-}
-
-/* [*b, *e) without surrounding blanks. */
-static void trim(const char **b, const char **e)
-{
-    while (*b < *e && blank(**b))
-        (*b)++;
-    while (*e > *b && blank((*e)[-1]))
-        (*e)--;
-}
-
-/* One line [b, e), number n: a comment, a blank line or a setting. */
-static enum nb_err parse_line(const char *b, const char *e, unsigned n, struct cli_config *c,
-                              struct nb_diag *diag)
-{
-    trim(&b, &e);
-    if (b == e || *b == '#')
-        return NB_OK;
-    const char *eq = memchr(b, '=', (size_t)(e - b));
-    if (eq == NULL)
-        return nb_diag_set(diag, NB_EPARSE, "line %u: not 'name = value'", n);
-    const char *ne = eq, *vb = eq + 1;
-    trim(&b, &ne);
-    trim(&vb, &e);
-    size_t k = 0, nlen = (size_t)(ne - b), vlen = (size_t)(e - vb);
-    while (k < sizeof settings / sizeof settings[0] &&
-           (strlen(settings[k].name) != nlen || memcmp(settings[k].name, b, nlen) != 0))
+    size_t k = 0, vlen = strlen(value);
+    while (k < sizeof settings / sizeof settings[0] && strcmp(settings[k].name, name) != 0)
         k++;
     if (k == sizeof settings / sizeof settings[0])
-        return nb_diag_set(diag, NB_EPARSE,
-                           "line %u: unknown setting '%.*s' (server, token, ca, timeout)", n,
-                           (int)(nlen < 40 ? nlen : 40), b);
-    char *dst = (char *)c + settings[k].off;
+        return nb_diag_set(diag, NB_EPARSE, "unknown setting '%.40s' (server, token, ca, timeout)",
+                           name);
+    char *dst = (char *)ctx + settings[k].off;
     if (dst[0] != '\0')
-        return nb_diag_set(diag, NB_EPARSE, "line %u: %s set twice", n, settings[k].name);
+        return nb_diag_set(diag, NB_EPARSE, "%s set twice", settings[k].name);
     if (vlen == 0)
-        return nb_diag_set(diag, NB_EPARSE, "line %u: %s has no value", n, settings[k].name);
+        return nb_diag_set(diag, NB_EPARSE, "%s has no value", settings[k].name);
     if (vlen >= settings[k].size)
-        return nb_diag_set(diag, NB_ELENGTH, "line %u: %s longer than %zu bytes", n,
-                           settings[k].name, settings[k].size - 1);
-    if (memchr(vb, '\0', vlen) != NULL)
-        return nb_diag_set(diag, NB_EPARSE, "line %u: NUL byte", n);
-    memcpy(dst, vb, vlen);
-    dst[vlen] = '\0';
+        return nb_diag_set(diag, NB_ELENGTH, "%s longer than %zu bytes", settings[k].name,
+                           settings[k].size - 1);
+    memcpy(dst, value, vlen + 1);
     return NB_OK;
 }
 
@@ -81,21 +56,12 @@ enum nb_err cli_config_parse(const char *text, size_t len, struct cli_config *c,
 {
     struct cli_config tmp;
     memset(&tmp, 0, sizeof tmp);
-    const char *p = text, *end = text + len;
-    unsigned n = 1;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *e = nl != NULL ? nl : end;
-        enum nb_err err = parse_line(p, e, n++, &tmp, diag);
-        if (err != NB_OK) {
-            memset(&tmp, 0, sizeof tmp); /* may hold a token */
-            return err;
-        }
-        p = nl != NULL ? nl + 1 : end;
-    }
-    *c = tmp;
-    memset(&tmp, 0, sizeof tmp);
-    return NB_OK;
+    struct nb_conffile cf = {set_setting, &tmp, "setting"};
+    enum nb_err err = nb_conffile_parse(&cf, NULL, text, len, diag);
+    if (err == NB_OK)
+        *c = tmp;
+    nb_wipe(&tmp, sizeof tmp); /* may hold a token */
+    return err;
 }
 
 /* Reads the whole open file (at most CLI_CONFIG_MAX_FILE bytes) into buf. */

@@ -3,7 +3,7 @@
 #include "config.h"
 
 #include <nobrick/alloc.h>
-#include <nobrick/fileio.h>
+#include <nobrick/conffile.h>
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -68,18 +68,23 @@ int64_t srv_now(void)
     return (int64_t)time(NULL);
 }
 
-/* Strings read from the config file, freed by config_free. */
-static char *file_text;
+#define N_OPTIONS (sizeof options / sizeof options[0])
+#define CONFIG_FILE_MAX (64 * 1024)
+
+/* Copies of the config file's strings, one per option, freed by config_free. */
+static char *file_strings[N_OPTIONS];
 
 void config_free(void)
 {
-    nb_free(file_text);
-    file_text = NULL;
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        nb_free(file_strings[i]);
+        file_strings[i] = NULL;
+    }
 }
 
 void config_usage(FILE *f)
 {
-    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+    for (size_t i = 0; i < N_OPTIONS; i++)
         fprintf(f, "  --%-18s %s\n", options[i].name, options[i].help);
     fprintf(f, "  --%-18s %s\n", "config FILE", "read 'name = value' lines first");
 }
@@ -113,50 +118,36 @@ static enum nb_err set_value(struct srv_config *cfg, const struct option *o, con
     return NB_OK;
 }
 
+static const struct option *find_option(const char *name)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (strcmp(options[i].name, name) == 0)
+            return &options[i];
+    return NULL;
+}
+
 static enum nb_err set_option(struct srv_config *cfg, const char *name, const char *v,
                               struct nb_diag *diag)
 {
-    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
-        if (strcmp(options[i].name, name) == 0)
-            return set_value(cfg, &options[i], v, diag);
-    }
-    return nb_diag_set(diag, NB_EINVAL, "unknown option '%.60s'", name);
+    const struct option *o = find_option(name);
+    if (o == NULL)
+        return nb_diag_set(diag, NB_EINVAL, "unknown option '%.60s'", name);
+    return set_value(cfg, o, v, diag);
 }
 
-static char *trim(char *s)
+/* One line of the config file (nb_conffile_fn). The reader's text lives
+ * only during the call, so a string is copied to outlive it. */
+static enum nb_err set_file_option(void *ctx, const char *name, const char *v, struct nb_diag *diag)
 {
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-        s[--n] = '\0';
-    return s;
-}
-
-/* "name = value" lines; blank lines and '#' comments are skipped. */
-static enum nb_err load_file(struct srv_config *cfg, const char *path, struct nb_diag *diag)
-{
-    size_t len = 0;
-    enum nb_err err = nb_file_read(path, 64 * 1024, (uint8_t **)&file_text, &len, diag);
-    int lineno = 0;
-    for (char *line = file_text, *next; err == NB_OK && line != NULL; line = next) {
-        next = strchr(line, '\n');
-        if (next != NULL)
-            *next++ = '\0';
-        lineno++;
-        char *s = trim(line);
-        if (*s == '\0' || *s == '#')
-            continue;
-        char *eq = strchr(s, '=');
-        if (eq == NULL)
-            return nb_diag_set(diag, NB_EINVAL, "%s:%d: expected 'name = value'", path, lineno);
-        *eq = '\0';
-        struct nb_diag why = {{0}};
-        err = set_option(cfg, trim(s), trim(eq + 1), &why);
-        if (err != NB_OK)
-            return nb_diag_set(diag, err, "%s:%d: %s", path, lineno, why.msg);
-    }
-    return err;
+    const struct option *o = find_option(name);
+    if (o == NULL || o->kind != K_STR)
+        return set_option(ctx, name, v, diag);
+    char *copy = nb_strdup(v);
+    if (copy == NULL)
+        return nb_diag_set(diag, NB_ENOMEM, "out of memory");
+    nb_free(file_strings[o - options]); /* an option given twice: the last wins */
+    file_strings[o - options] = copy;
+    return set_value(ctx, o, copy, diag);
 }
 
 static enum nb_err apply_args(struct srv_config *cfg, int argc, char **argv, int first,
@@ -188,7 +179,8 @@ enum nb_err config_load(struct srv_config *cfg, int argc, char **argv, int first
             return nb_diag_set(diag, NB_EINVAL, "--config given twice");
         path = argv[i + 1];
     }
-    enum nb_err err = path != NULL ? load_file(cfg, path, diag) : NB_OK;
+    struct nb_conffile cf = {set_file_option, cfg, "option"};
+    enum nb_err err = path != NULL ? nb_conffile_read(&cf, path, CONFIG_FILE_MAX, diag) : NB_OK;
     if (err == NB_OK)
         err = apply_args(cfg, argc, argv, first, diag);
     return err;
