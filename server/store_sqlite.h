@@ -38,6 +38,11 @@ struct sq {
     pthread_mutex_t list_mu; /* conns */
     struct sq_conn *conns;
     pthread_mutex_t write_mu;
+    /* The checkpointer: copies the WAL back into the database a few times
+     * a second on its own connection, so no request pays for it. */
+    pthread_t ckpt;
+    bool ckpt_running, ckpt_stop;
+    pthread_cond_t ckpt_cv; /* with list_mu */
 };
 
 /* The calling thread's connection, opened on first use; NULL (logged)
