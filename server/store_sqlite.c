@@ -320,6 +320,17 @@ static enum nb_err device_checkin(struct store *s, const char *id, const struct 
     return sq_end(ctx(s), err);
 }
 
+static enum nb_err device_seen(struct store *s, const struct store_seen *v, size_t n)
+{
+    enum nb_err err = sq_begin(ctx(s));
+    if (err != NB_OK)
+        return err;
+    for (size_t i = 0; err == NB_OK && i < n; i++)
+        err = sq_exec(ctx(s), "UPDATE devices SET last_seen = max(last_seen, ?) WHERE id = ?", "it",
+                      v[i].at, v[i].id);
+    return sq_end(ctx(s), err);
+}
+
 /* ---- challenges ------------------------------------------------------------------ */
 
 static enum nb_err challenge_put(struct store *s, const char *device_id, const char *challenge,
@@ -468,6 +479,7 @@ static const struct store_ops sqlite_ops = {
     .device_set_tags = device_set_tags,
     .device_get_tags = device_get_tags,
     .device_checkin = device_checkin,
+    .device_seen = device_seen,
     .challenge_put = challenge_put,
     .challenge_take = challenge_take,
     .token_add = token_add,
