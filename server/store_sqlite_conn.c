@@ -114,8 +114,20 @@ static void checkpointer_stop(struct sq *q)
     q->ckpt_running = false;
 }
 
+/* SQLite's memory statistics take a process-wide mutex on every
+ * allocation, which request threads then queue on; nothing reads them. It
+ * can be switched off only before the library initialises (later, the
+ * call fails harmlessly). */
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+
+static void configure_library(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 enum nb_err sq_open(const char *path, struct sq **out, struct nb_diag *diag)
 {
+    (void)pthread_once(&config_once, configure_library);
     struct sq *q = nb_calloc(1, sizeof *q);
     if (q == NULL || (q->path = nb_strdup(path)) == NULL) {
         nb_free(q);
