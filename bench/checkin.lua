@@ -4,7 +4,8 @@
 -- own offset in the file. Counts the answers by action (the bench checks
 -- that "nothing to do" runs got only "none", deployment runs only
 -- "install").
--- Usage: wrk ... -s bench/checkin.lua URL -- TOKEN_FILE [INSTALLED_VERSION]
+-- Usage: wrk ... -s bench/checkin.lua URL -- TOKEN_FILE [INSTALLED_VERSION [START]]
+-- (START: the line to begin at, for warm-ups that walk the whole file)
 local threads = {}
 local next_id = 0
 
@@ -24,7 +25,7 @@ function init(args)
     tokens[n] = "Bearer " .. line
   end
   version = args[2] or version
-  i = math.floor(id * n / 8) % n
+  i = (math.floor(id * n / 8) + tonumber(args[3] or "0")) % n
 end
 
 function request()
