@@ -343,11 +343,13 @@ static void instruct(struct srv *srv, struct http_req *req, struct store_assignm
 
 /* A device that polls faster than --min-checkin-interval gets 429 and
  * when to come back, and its check-in is not recorded. */
-static bool too_soon(const struct srv *srv, struct http_req *req, const struct store_device *d,
+static bool too_soon(struct srv *srv, struct http_req *req, const struct store_device *d,
                      int64_t now)
 {
-    int64_t wait = d->last_seen + (int64_t)srv->cfg.min_checkin_s - now;
-    if (d->last_seen == 0 || wait <= 0)
+    int64_t noted = srv_seen_last(&srv->seen, d->id);
+    int64_t last = noted > d->last_seen ? noted : d->last_seen;
+    int64_t wait = last + (int64_t)srv->cfg.min_checkin_s - now;
+    if (last == 0 || wait <= 0)
         return false;
     char v[24];
     (void)snprintf(v, sizeof v, "%lld", (long long)wait);
@@ -381,6 +383,19 @@ static void answer_checkin(struct srv *srv, struct http_req *req, struct store_a
     }
 }
 
+/* Records the check-in: written at once when the device reports anything
+ * new, otherwise only its time, coalesced with others (seen.h). */
+static enum nb_err record_checkin(struct srv *srv, const struct store_device *d,
+                                  const struct store_checkin *c)
+{
+    bool same = d->last_seen != 0 && d->security_counter == c->security_counter &&
+                strcmp(d->installed_version, c->installed_version) == 0 &&
+                strcmp(d->slots, c->slots) == 0 && strcmp(d->last_result, c->last_result) == 0;
+    if (same)
+        return srv_seen_note(&srv->seen, d->id, c->at);
+    return srv->store.ops->device_checkin(&srv->store, d->id, c);
+}
+
 static void checkin(struct srv *srv, struct http_req *req)
 {
     struct checkin_req in;
@@ -393,7 +408,7 @@ static void checkin(struct srv *srv, struct http_req *req)
     srv_metric_add(SRV_M_CHECKINS, 1);
     struct store_assignment a;
     struct store_release r;
-    enum nb_err err = srv->store.ops->device_checkin(&srv->store, d.id, &in.c);
+    enum nb_err err = record_checkin(srv, &d, &in.c);
     if (err == NB_OK)
         err = srv->store.ops->assignment_current(&srv->store, d.id, &a);
     if (err == NB_OK)

@@ -143,21 +143,34 @@ static enum nb_err open_all(struct srv *s, struct nb_diag *diag)
         err = artifacts_init(&s->arts, s->cfg.data_dir, diag);
     if (err == NB_OK)
         err = store_open(s->cfg.db_url, &s->store, diag);
+    if (err == NB_OK && srv_seen_init(&s->seen, &s->store) != NB_OK)
+        err = nb_diag_set(diag, NB_ENOMEM, "out of memory");
     return err;
 }
 
-/* Waits for SIGTERM or SIGINT; once a minute, purges expired device tokens. */
+static void flush_seen(struct srv *s)
+{
+    enum nb_err err = srv_seen_flush(&s->seen);
+    if (err != NB_OK)
+        srv_log(SRV_LOG_ERROR, "writing last-seen times: %s", nb_strerror(err));
+}
+
+/* Waits for SIGTERM or SIGINT; ten times a second, writes the coalesced
+ * last-seen times (small batches: a second's worth would stall the
+ * requests behind it); once a minute, purges expired device tokens. */
 static void wait_for_stop(struct srv *s, const sigset_t *set)
 {
-    struct timespec minute = {60, 0};
-    for (;;) {
-        int sig = sigtimedwait(set, NULL, &minute);
+    struct timespec tenth = {0, 100000000};
+    for (unsigned tick = 1;; tick++) {
+        int sig = sigtimedwait(set, NULL, &tenth);
         if (sig == SIGTERM || sig == SIGINT) {
             srv_log(SRV_LOG_INFO, "signal %d: shutting down", sig);
             return;
         }
+        flush_seen(s);
         size_t n = 0;
-        if (sig < 0 && s->store.ops->token_purge(&s->store, srv_now(), &n) == NB_OK && n > 0)
+        if (tick % 600 == 0 && s->store.ops->token_purge(&s->store, srv_now(), &n) == NB_OK &&
+            n > 0)
             srv_log(SRV_LOG_DEBUG, "purged %zu expired device tokens", n);
     }
 }
@@ -194,10 +207,12 @@ static int serve(int argc, char **argv)
                 s.cfg.tls_cert != NULL ? "https" : "http", s.director.keyid);
         wait_for_stop(&s, &set);
         http_stop(h);
+        flush_seen(&s);
         srv_log(SRV_LOG_INFO, "stopped");
     } else {
         rc = fail("start-up", err, &diag);
     }
+    srv_seen_fini(&s.seen);
     store_close(&s.store);
     nb_signer_close(&s.director);
     config_free();

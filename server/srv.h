@@ -1,10 +1,12 @@
 /* The server's one context, built by main.c at start-up and handed to every
- * request: the configuration, the store, the artifact directory, the
- * director's signer and the fleet root. Nothing here is global. */
+ * request: the configuration, the store (and its coalesced last-seen
+ * times), the artifact directory, the director's signer and the fleet root. Nothing here is global.
+ */
 #ifndef NOBRICK_SERVER_SRV_H
 #define NOBRICK_SERVER_SRV_H
 
 #include "artifacts.h"
+#include "seen.h"
 #include "store.h"
 
 #include <nobrick/root.h>
@@ -42,6 +44,7 @@ void srv_config_defaults(struct srv_config *cfg);
 struct srv {
     struct srv_config cfg;
     struct store store;
+    struct srv_seen seen; /* coalesced last-seen times of check-ins */
     struct artifacts arts;
     struct nb_signer director;
     struct nb_root root;

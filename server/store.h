@@ -68,6 +68,12 @@ struct store_checkin {
     int64_t at;
 };
 
+/* A device seen at a time, by a check-in that reported nothing new. */
+struct store_seen {
+    char id[STORE_ID_MAX + 1];
+    int64_t at;
+};
+
 enum store_role { STORE_ROLE_VIEWER, STORE_ROLE_OPERATOR, STORE_ROLE_ADMIN, STORE_ROLE_DEVICE };
 
 struct store_token {
@@ -197,6 +203,10 @@ struct store_ops {
                                                  char out[][STORE_NAME_MAX + 1], size_t *n);
     NB_MUST_CHECK enum nb_err (*device_checkin)(struct store *s, const char *id,
                                                 const struct store_checkin *c);
+    /* Sets last_seen = max(last_seen, v[i].at) for each device v[i].id, all
+     * in one transaction; unknown ids are skipped. For check-ins that
+     * changed nothing else (the server coalesces them: srv_seen). */
+    NB_MUST_CHECK enum nb_err (*device_seen)(struct store *s, const struct store_seen *v, size_t n);
 
     /* One-time device authentication challenges. challenge_take consumes the
      * challenge (NB_ENOENT when unknown, already used or expired at now). */

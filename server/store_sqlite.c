@@ -1,108 +1,16 @@
-/* The SQLite store backend: one connection in WAL mode, a schema_version
- * table and ordered migrations applied at open, and the device, challenge
- * and token ops (store_sqlite_fleet.c has the rest). All SQL of the server
- * lives in store_sqlite*.c. */
+/* The SQLite store backend: a schema_version table and ordered migrations
+ * applied at open, and the device, challenge and token ops
+ * (store_sqlite_fleet.c has the rest; store_sqlite_conn.c the connections,
+ * one per thread in WAL mode). All SQL of the server lives in
+ * store_sqlite*.c. */
 #include "store_sqlite.h"
 
 #include <nobrick/alloc.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-/* ---- statement helpers ------------------------------------------------------ */
-
-static enum nb_err bind_all(sqlite3_stmt *st, const char *fmt, va_list ap)
-{
-    for (int i = 0; fmt[i] != '\0'; i++) {
-        int rc = SQLITE_MISUSE;
-        if (fmt[i] == 't')
-            rc = sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
-        else if (fmt[i] == 'i')
-            rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-        if (rc != SQLITE_OK)
-            return NB_EIO;
-    }
-    return NB_OK;
-}
-
-static enum nb_err step_all(struct sq *q, sqlite3_stmt *st, sq_row_fn fn, void *arg, size_t *n)
-{
-    int rc;
-    bool more = true;
-    while (more && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n != NULL)
-            (*n)++;
-        more = fn == NULL || fn(arg, st);
-    }
-    if (!more || rc == SQLITE_DONE)
-        return NB_OK;
-    if ((rc & 0xff) == SQLITE_CONSTRAINT)
-        return NB_EEXIST;
-    fprintf(stderr, "nobrick-server: error: sqlite: %s\n", sqlite3_errmsg(q->db));
-    return NB_EIO;
-}
-
-static enum nb_err run(struct sq *q, const char *sql, sq_row_fn fn, void *arg, size_t *n,
-                       const char *fmt, va_list ap)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "nobrick-server: error: sqlite prepare: %s\n", sqlite3_errmsg(q->db));
-        return NB_EIO;
-    }
-    enum nb_err err = bind_all(st, fmt, ap);
-    if (err == NB_OK)
-        err = step_all(q, st, fn, arg, n);
-    sqlite3_finalize(st);
-    return err;
-}
-
-enum nb_err sq_exec(struct sq *q, const char *sql, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    enum nb_err err = run(q, sql, NULL, NULL, NULL, fmt, ap);
-    va_end(ap);
-    return err;
-}
-
-enum nb_err sq_query(struct sq *q, const char *sql, sq_row_fn fn, void *arg, size_t *n_rows,
-                     const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (n_rows != NULL)
-        *n_rows = 0;
-    enum nb_err err = run(q, sql, fn, arg, n_rows, fmt, ap);
-    va_end(ap);
-    return err;
-}
-
-int sq_changes(struct sq *q)
-{
-    return sqlite3_changes(q->db);
-}
-
-enum nb_err sq_begin(struct sq *q)
-{
-    pthread_mutex_lock(&q->mu);
-    enum nb_err err = sq_exec(q, "BEGIN IMMEDIATE", "");
-    if (err != NB_OK)
-        pthread_mutex_unlock(&q->mu);
-    return err;
-}
-
-enum nb_err sq_end(struct sq *q, enum nb_err err)
-{
-    if (err == NB_OK)
-        err = sq_exec(q, "COMMIT", "");
-    /* A failed rollback leaves nothing to do but report the first error. */
-    if (err != NB_OK && sq_exec(q, "ROLLBACK", "") != NB_OK)
-        fprintf(stderr, "nobrick-server: error: sqlite: rollback failed\n");
-    pthread_mutex_unlock(&q->mu);
-    return err;
-}
+/* ---- helpers ------------------------------------------------------------------ */
 
 enum nb_err sq_audit(struct sq *q, const struct store_audit *au)
 {
@@ -111,12 +19,6 @@ enum nb_err sq_audit(struct sq *q, const struct store_audit *au)
     return sq_exec(q, "INSERT INTO audit(at, actor, action, object, detail) VALUES(?,?,?,?,?)",
                    "itttt", au->at, au->actor, au->action, au->object,
                    au->detail[0] != '\0' ? au->detail : "{}");
-}
-
-void sq_text(sqlite3_stmt *st, int col, char *out, size_t cap)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    (void)snprintf(out, cap, "%s", t != NULL ? (const char *)t : "");
 }
 
 /* ---- schema ------------------------------------------------------------------ */
@@ -200,7 +102,7 @@ static enum nb_err migrate(struct sq *q, struct nb_diag *diag)
         if (err != NB_OK)
             break;
         char *msg = NULL;
-        if (sqlite3_exec(q->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK) {
+        if (sqlite3_exec(sq_conn(q)->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK) {
             (void)nb_diag_set(diag, NB_EIO, "migration %d: %s", v + 1, msg ? msg : "?");
             err = NB_EIO;
         }
@@ -223,28 +125,17 @@ static struct sq *ctx(struct store *s)
 
 static void sqlite_close(struct store *s)
 {
-    struct sq *q = ctx(s);
-    if (q == NULL)
-        return;
-    sqlite3_close(q->db);
-    pthread_mutex_destroy(&q->mu);
-    nb_free(q);
+    sq_close(ctx(s));
 }
 
 static enum nb_err sqlite_ping(struct store *s)
 {
-    pthread_mutex_lock(&ctx(s)->mu);
-    enum nb_err err = sq_exec(ctx(s), "SELECT 1", "");
-    pthread_mutex_unlock(&ctx(s)->mu);
-    return err;
+    return sq_exec(ctx(s), "SELECT 1", "");
 }
 
 static enum nb_err sqlite_schema_version(struct store *s, int *out)
 {
-    pthread_mutex_lock(&ctx(s)->mu);
-    enum nb_err err = read_version(ctx(s), out);
-    pthread_mutex_unlock(&ctx(s)->mu);
-    return err;
+    return read_version(ctx(s), out);
 }
 
 /* ---- devices ------------------------------------------------------------------ */
@@ -294,10 +185,8 @@ static enum nb_err device_get(struct store *s, const char *id, struct store_devi
 {
     struct store_device d;
     size_t n = 0;
-    pthread_mutex_lock(&ctx(s)->mu);
     enum nb_err err = sq_query(ctx(s), "SELECT " DEVICE_COLS " FROM devices WHERE id = ?",
                                row_device, &d, &n, "t", id);
-    pthread_mutex_unlock(&ctx(s)->mu);
     if (err == NB_OK && n == 0)
         err = NB_ENOENT;
     if (err == NB_OK)
@@ -323,7 +212,6 @@ static enum nb_err device_list(struct store *s, const struct store_device_filter
 {
     struct list_devices l = {cb, arg};
     const char *state = f->has_state ? store_device_state_name(f->state) : "";
-    pthread_mutex_lock(&ctx(s)->mu);
     enum nb_err err =
         sq_query(ctx(s),
                  "SELECT " DEVICE_COLS " FROM devices WHERE (?1 = '' OR state = ?1)"
@@ -332,7 +220,6 @@ static enum nb_err device_list(struct store *s, const struct store_device_filter
                  " LIMIT ?5 OFFSET ?6",
                  row_device_visit, &l, NULL, "ttttii", state, f->hw_class, f->group, f->tag,
                  (int64_t)(limit > STORE_LIST_MAX ? STORE_LIST_MAX : limit), (int64_t)offset);
-    pthread_mutex_unlock(&ctx(s)->mu);
     return err;
 }
 
@@ -410,11 +297,9 @@ static enum nb_err device_get_tags(struct store *s, const char *id, char out[][S
                                    size_t *n)
 {
     struct tags_out t = {out, 0};
-    pthread_mutex_lock(&ctx(s)->mu);
     enum nb_err err =
         sq_query(ctx(s), "SELECT tag FROM device_tags WHERE device_id = ? ORDER BY tag", row_tag,
                  &t, NULL, "t", id);
-    pthread_mutex_unlock(&ctx(s)->mu);
     if (err == NB_OK)
         *n = t.n;
     return err;
@@ -422,17 +307,28 @@ static enum nb_err device_get_tags(struct store *s, const char *id, char out[][S
 
 static enum nb_err device_checkin(struct store *s, const char *id, const struct store_checkin *c)
 {
-    pthread_mutex_lock(&ctx(s)->mu);
-    enum nb_err err =
-        sq_exec(ctx(s),
-                "UPDATE devices SET last_seen = ?, installed_version = ?, security_counter = ?,"
-                " slots = ?, last_result = ? WHERE id = ?",
-                "itittt", c->at, c->installed_version, (int64_t)c->security_counter, c->slots,
-                c->last_result, id);
+    enum nb_err err = sq_begin(ctx(s));
+    if (err != NB_OK)
+        return err;
+    err = sq_exec(ctx(s),
+                  "UPDATE devices SET last_seen = ?, installed_version = ?, security_counter = ?,"
+                  " slots = ?, last_result = ? WHERE id = ?",
+                  "itittt", c->at, c->installed_version, (int64_t)c->security_counter, c->slots,
+                  c->last_result, id);
     if (err == NB_OK && sq_changes(ctx(s)) == 0)
         err = NB_ENOENT;
-    pthread_mutex_unlock(&ctx(s)->mu);
-    return err;
+    return sq_end(ctx(s), err);
+}
+
+static enum nb_err device_seen(struct store *s, const struct store_seen *v, size_t n)
+{
+    enum nb_err err = sq_begin(ctx(s));
+    if (err != NB_OK)
+        return err;
+    for (size_t i = 0; err == NB_OK && i < n; i++)
+        err = sq_exec(ctx(s), "UPDATE devices SET last_seen = max(last_seen, ?) WHERE id = ?", "it",
+                      v[i].at, v[i].id);
+    return sq_end(ctx(s), err);
 }
 
 /* ---- challenges ------------------------------------------------------------------ */
@@ -455,14 +351,15 @@ static enum nb_err challenge_put(struct store *s, const char *device_id, const c
 static enum nb_err challenge_take(struct store *s, const char *device_id, const char *challenge,
                                   int64_t now)
 {
-    pthread_mutex_lock(&ctx(s)->mu);
-    enum nb_err err = sq_exec(
-        ctx(s), "DELETE FROM challenges WHERE device_id = ? AND challenge = ? AND expires_at > ?",
-        "tti", device_id, challenge, now);
+    enum nb_err err = sq_begin(ctx(s));
+    if (err != NB_OK)
+        return err;
+    err = sq_exec(ctx(s),
+                  "DELETE FROM challenges WHERE device_id = ? AND challenge = ? AND expires_at > ?",
+                  "tti", device_id, challenge, now);
     if (err == NB_OK && sq_changes(ctx(s)) == 0)
         err = NB_ENOENT;
-    pthread_mutex_unlock(&ctx(s)->mu);
-    return err;
+    return sq_end(ctx(s), err);
 }
 
 /* ---- tokens ------------------------------------------------------------------ */
@@ -498,7 +395,7 @@ static enum nb_err token_add(struct store *s, struct store_token *t, const struc
                   "ttttii", t->hash, store_role_name(t->role), t->name, t->device_id, t->created_at,
                   t->expires_at);
     if (err == NB_OK)
-        t->id = sqlite3_last_insert_rowid(ctx(s)->db);
+        t->id = sq_last_id(ctx(s));
     if (err == NB_OK)
         err = sq_audit(ctx(s), au);
     return sq_end(ctx(s), err);
@@ -508,10 +405,8 @@ static enum nb_err token_find(struct store *s, const char *hash, struct store_to
 {
     struct store_token t;
     size_t n = 0;
-    pthread_mutex_lock(&ctx(s)->mu);
     enum nb_err err = sq_query(ctx(s), "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?",
                                row_token, &t, &n, "t", hash);
-    pthread_mutex_unlock(&ctx(s)->mu);
     if (err == NB_OK && n == 0)
         err = NB_ENOENT;
     if (err == NB_OK)
@@ -548,43 +443,29 @@ static bool row_token_visit(void *arg, sqlite3_stmt *st)
 static enum nb_err token_list(struct store *s, store_token_cb cb, void *arg)
 {
     struct list_tokens l = {cb, arg};
-    pthread_mutex_lock(&ctx(s)->mu);
     enum nb_err err = sq_query(ctx(s),
                                "SELECT " TOKEN_COLS " FROM tokens WHERE role != 'device'"
                                " ORDER BY id LIMIT 1000",
                                row_token_visit, &l, NULL, "");
-    pthread_mutex_unlock(&ctx(s)->mu);
     return err;
 }
 
 static enum nb_err token_purge(struct store *s, int64_t now, size_t *n)
 {
-    pthread_mutex_lock(&ctx(s)->mu);
-    enum nb_err err = sq_exec(
-        ctx(s), "DELETE FROM tokens WHERE role = 'device' AND expires_at != 0 AND expires_at < ?",
-        "i", now);
+    enum nb_err err = sq_begin(ctx(s));
+    if (err != NB_OK)
+        return err;
+    err = sq_exec(ctx(s),
+                  "DELETE FROM tokens WHERE role = 'device' AND expires_at != 0 AND expires_at < ?",
+                  "i", now);
+    size_t purged = err == NB_OK ? (size_t)sq_changes(ctx(s)) : 0;
+    err = sq_end(ctx(s), err);
     if (err == NB_OK)
-        *n = (size_t)sq_changes(ctx(s));
-    pthread_mutex_unlock(&ctx(s)->mu);
+        *n = purged;
     return err;
 }
 
 /* ---- open ------------------------------------------------------------------ */
-
-static enum nb_err configure(struct sq *q, struct nb_diag *diag)
-{
-    char *msg = NULL;
-    sqlite3_busy_timeout(q->db, 5000);
-    int rc = sqlite3_exec(q->db,
-                          "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                          " PRAGMA foreign_keys = ON;",
-                          NULL, NULL, &msg);
-    enum nb_err err = NB_OK;
-    if (rc != SQLITE_OK)
-        err = nb_diag_set(diag, NB_EIO, "sqlite: %s", msg != NULL ? msg : "?");
-    sqlite3_free(msg);
-    return err;
-}
 
 static const struct store_ops sqlite_ops = {
     .close = sqlite_close,
@@ -598,6 +479,7 @@ static const struct store_ops sqlite_ops = {
     .device_set_tags = device_set_tags,
     .device_get_tags = device_get_tags,
     .device_checkin = device_checkin,
+    .device_seen = device_seen,
     .challenge_put = challenge_put,
     .challenge_take = challenge_take,
     .token_add = token_add,
@@ -625,25 +507,15 @@ static const struct store_ops sqlite_ops = {
 
 enum nb_err store_sqlite_open(const char *path, struct store *out, struct nb_diag *diag)
 {
-    struct sq *q = nb_calloc(1, sizeof *q);
-    if (q == NULL)
-        return nb_diag_set(diag, NB_ENOMEM, "out of memory");
-    pthread_mutex_init(&q->mu, NULL);
-    int rc = sqlite3_open_v2(
-        path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
-    enum nb_err err = NB_OK;
-    if (rc != SQLITE_OK)
-        err = nb_diag_set(diag, NB_EIO, "sqlite:%s: %s", path,
-                          q->db != NULL ? sqlite3_errmsg(q->db) : "cannot open");
-    if (err == NB_OK)
-        err = configure(q, diag);
-    if (err == NB_OK)
-        err = migrate(q, diag);
-    struct store s = {&sqlite_ops, q};
+    struct sq *q = NULL;
+    enum nb_err err = sq_open(path, &q, diag);
+    if (err != NB_OK)
+        return err;
+    err = migrate(q, diag);
     if (err != NB_OK) {
-        sqlite_close(&s);
+        sq_close(q);
         return err;
     }
-    *out = s;
+    *out = (struct store){&sqlite_ops, q};
     return NB_OK;
 }

@@ -1,6 +1,7 @@
-/* Internals shared by the SQLite store's files (store_sqlite.c: connection,
- * schema migrations, devices, challenges, tokens; store_sqlite_fleet.c:
- * releases, deployments, assignments, reports, audit). Not for other code. */
+/* Internals shared by the SQLite store's files (store_sqlite_conn.c:
+ * connections, statements, transactions; store_sqlite.c: schema
+ * migrations, devices, challenges, tokens; store_sqlite_fleet.c: releases,
+ * deployments, assignments, reports, audit). Not for other code. */
 #ifndef NOBRICK_SERVER_STORE_SQLITE_H
 #define NOBRICK_SERVER_STORE_SQLITE_H
 
@@ -9,12 +10,44 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
-/* One connection, serialised by mu: every op holds it for its whole
- * transaction. */
-struct sq {
-    sqlite3 *db;
-    pthread_mutex_t mu;
+/* A connection of one thread, with its prepared statements: SQLite
+ * connections are not shared, so readers run in parallel (WAL) and each
+ * statement is compiled once per connection. */
+#define SQ_CACHE 64
+
+struct sq_cached {
+    const char *sql; /* the statement's text, by address (string literals) */
+    sqlite3_stmt *st;
+    bool busy; /* being stepped: a nested use prepares its own */
 };
+
+struct sq_conn {
+    sqlite3 *db;
+    struct sq_cached cache[SQ_CACHE];
+    size_t n_cached;
+    struct sq_conn *next;
+};
+
+/* The store: the database path, one connection per thread that uses it
+ * (found by key, opened on first use, all closed with the store), and a
+ * mutex that serialises this process's write transactions, so writers
+ * queue on it instead of sleeping in SQLite's busy handler. */
+struct sq {
+    char *path;
+    pthread_key_t key;
+    pthread_mutex_t list_mu; /* conns */
+    struct sq_conn *conns;
+    pthread_mutex_t write_mu;
+    /* The checkpointer: copies the WAL back into the database a few times
+     * a second on its own connection, so no request pays for it. */
+    pthread_t ckpt;
+    bool ckpt_running, ckpt_stop;
+    pthread_cond_t ckpt_cv; /* with list_mu */
+};
+
+/* The calling thread's connection, opened on first use; NULL (logged)
+ * when it cannot be opened. */
+struct sq_conn *sq_conn(struct sq *q);
 
 /* Called for each result row; return false to stop. */
 typedef bool (*sq_row_fn)(void *arg, sqlite3_stmt *st);
@@ -27,16 +60,23 @@ NB_MUST_CHECK enum nb_err sq_exec(struct sq *q, const char *sql, const char *fmt
  * rows seen. */
 NB_MUST_CHECK enum nb_err sq_query(struct sq *q, const char *sql, sq_row_fn fn, void *arg,
                                    size_t *n_rows, const char *fmt, ...);
-/* Rows changed by the last sq_exec. */
+/* Rows changed by the last sq_exec, and the rowid of the last insert, on
+ * the calling thread's connection. */
 int sq_changes(struct sq *q);
+int64_t sq_last_id(struct sq *q);
 
-/* Locks and begins an immediate transaction. */
+/* Locks the write mutex and begins an immediate transaction. */
 NB_MUST_CHECK enum nb_err sq_begin(struct sq *q);
 /* Commits when err is NB_OK, else rolls back; unlocks; returns err or the
  * commit's failure. */
 NB_MUST_CHECK enum nb_err sq_end(struct sq *q, enum nb_err err);
 /* Appends au (when not NULL) inside the current transaction. */
 NB_MUST_CHECK enum nb_err sq_audit(struct sq *q, const struct store_audit *au);
+
+/* Opens the store at path (creating the file), for the calling thread
+ * first; sq_close closes every thread's connection. */
+NB_MUST_CHECK enum nb_err sq_open(const char *path, struct sq **out, struct nb_diag *diag);
+void sq_close(struct sq *q);
 
 /* Copies a text column into out (truncated to cap - 1, always terminated). */
 void sq_text(sqlite3_stmt *st, int col, char *out, size_t cap);

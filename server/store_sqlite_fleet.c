@@ -74,7 +74,7 @@ enum nb_err sq_release_add(struct store *s, struct store_release *r, const struc
                   (int64_t)r->table_len, (int64_t)r->frames_off, (int64_t)r->frames_len,
                   (int64_t)r->encrypted, r->created_at);
     if (err == NB_OK)
-        r->id = sqlite3_last_insert_rowid(ctx(s)->db);
+        r->id = sq_last_id(ctx(s));
     if (err == NB_OK)
         err = sq_audit(ctx(s), au);
     return sq_end(ctx(s), err);
@@ -84,10 +84,8 @@ enum nb_err sq_release_get(struct store *s, int64_t id, struct store_release *ou
 {
     struct store_release r;
     size_t n = 0;
-    pthread_mutex_lock(&ctx(s)->mu);
     enum nb_err err = sq_query(ctx(s), "SELECT " RELEASE_COLS " FROM releases WHERE id = ?",
                                row_release, &r, &n, "i", id);
-    pthread_mutex_unlock(&ctx(s)->mu);
     if (err == NB_OK && n == 0)
         err = NB_ENOENT;
     if (err == NB_OK)
@@ -112,11 +110,9 @@ enum nb_err sq_release_list(struct store *s, size_t limit, size_t offset, store_
                             void *arg)
 {
     struct visit_release v = {cb, arg};
-    pthread_mutex_lock(&ctx(s)->mu);
     enum nb_err err =
         sq_query(ctx(s), "SELECT " RELEASE_COLS " FROM releases ORDER BY id LIMIT ? OFFSET ?",
                  row_release_visit, &v, NULL, "ii", (int64_t)cap(limit), (int64_t)offset);
-    pthread_mutex_unlock(&ctx(s)->mu);
     return err;
 }
 
@@ -191,7 +187,7 @@ enum nb_err sq_deployment_add(struct store *s, struct store_deployment *d,
                   "ittti", d->release_id, d->target_kind == STORE_TARGET_GROUP ? "group" : "device",
                   d->target, d->created_by, d->created_at);
     if (err == NB_OK)
-        d->id = sqlite3_last_insert_rowid(q->db);
+        d->id = sq_last_id(q);
     for (size_t i = 0; err == NB_OK && i < n; i++)
         err = assign_one(q, d, device_ids[i]);
     if (err == NB_OK)
@@ -203,10 +199,8 @@ enum nb_err sq_deployment_get(struct store *s, int64_t id, struct store_deployme
 {
     struct store_deployment d;
     size_t n = 0;
-    pthread_mutex_lock(&ctx(s)->mu);
     enum nb_err err = sq_query(ctx(s), "SELECT " DEPLOYMENT_COLS " FROM deployments WHERE id = ?",
                                row_deployment, &d, &n, "i", id);
-    pthread_mutex_unlock(&ctx(s)->mu);
     if (err == NB_OK && n == 0)
         err = NB_ENOENT;
     if (err == NB_OK)
@@ -231,11 +225,9 @@ enum nb_err sq_deployment_list(struct store *s, size_t limit, size_t offset, sto
                                void *arg)
 {
     struct visit_deployment v = {cb, arg};
-    pthread_mutex_lock(&ctx(s)->mu);
     enum nb_err err =
         sq_query(ctx(s), "SELECT " DEPLOYMENT_COLS " FROM deployments ORDER BY id LIMIT ? OFFSET ?",
                  row_deployment_visit, &v, NULL, "ii", (int64_t)cap(limit), (int64_t)offset);
-    pthread_mutex_unlock(&ctx(s)->mu);
     return err;
 }
 
@@ -301,14 +293,12 @@ enum nb_err sq_assignment_list(struct store *s, int64_t deployment_id, const cha
                                store_assignment_cb cb, void *arg)
 {
     struct visit_assignment v = {cb, arg};
-    pthread_mutex_lock(&ctx(s)->mu);
     enum nb_err err = sq_query(
         ctx(s),
         "SELECT " ASSIGN_COLS " FROM assignments"
         " WHERE (?1 = 0 OR deployment_id = ?1) AND (?2 = '' OR device_id = ?2)"
         " ORDER BY deployment_id, device_id LIMIT 10000",
         row_assignment_visit, &v, NULL, "it", deployment_id, device_id != NULL ? device_id : "");
-    pthread_mutex_unlock(&ctx(s)->mu);
     return err;
 }
 
@@ -319,9 +309,7 @@ static enum nb_err one_assignment(struct store *s, const char *sql, int64_t depl
 {
     struct store_assignment r;
     size_t n = 0;
-    pthread_mutex_lock(&ctx(s)->mu);
     enum nb_err err = sq_query(ctx(s), sql, row_assignment, &r, &n, "it", deployment_id, device_id);
-    pthread_mutex_unlock(&ctx(s)->mu);
     if (err == NB_OK && n == 0)
         err = NB_ENOENT;
     if (err == NB_OK)
@@ -419,13 +407,11 @@ enum nb_err sq_report_list(struct store *s, const char *device_id, size_t limit,
                            void *arg)
 {
     struct visit_report v = {cb, arg};
-    pthread_mutex_lock(&ctx(s)->mu);
     enum nb_err err = sq_query(ctx(s),
                                "SELECT device_id, report_id, deployment_id, state, progress, code,"
                                " message, at FROM reports WHERE device_id = ?"
                                " ORDER BY seq DESC LIMIT ?",
                                row_report_visit, &v, NULL, "ti", device_id, (int64_t)cap(limit));
-    pthread_mutex_unlock(&ctx(s)->mu);
     return err;
 }
 
@@ -438,7 +424,7 @@ enum nb_err sq_audit_append(struct store *s, struct store_audit *a)
         return err;
     err = sq_audit(ctx(s), a);
     if (err == NB_OK)
-        a->id = sqlite3_last_insert_rowid(ctx(s)->db);
+        a->id = sq_last_id(ctx(s));
     return sq_end(ctx(s), err);
 }
 
@@ -465,11 +451,9 @@ enum nb_err sq_audit_list(struct store *s, int64_t before_id, size_t limit, stor
                           void *arg)
 {
     struct visit_audit v = {cb, arg};
-    pthread_mutex_lock(&ctx(s)->mu);
     enum nb_err err = sq_query(ctx(s),
                                "SELECT id, at, actor, action, object, detail FROM audit"
                                " WHERE (?1 = 0 OR id < ?1) ORDER BY id DESC LIMIT ?2",
                                row_audit_visit, &v, NULL, "ii", before_id, (int64_t)cap(limit));
-    pthread_mutex_unlock(&ctx(s)->mu);
     return err;
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The device API end to end against the real server: bundle upload (verified
 # against the root), enrolment and approval, challenge-response login, a
-# check-in with nothing to do, a deployment, a check-in that gets a
-# director-signed instruction bound to the device and its nonce (the
-# signature checked with openssl), Range downloads (206, 416, If-Range),
-# status reports (idempotent by report id) and success on the next check-in.
+# check-in with nothing to do (and an unchanged one, whose time is written
+# a moment later), a deployment, a check-in that gets a director-signed
+# instruction bound to the device and its nonce (the signature checked with
+# openssl), Range downloads (206, 416, If-Range), status reports (idempotent
+# by report id) and success on the next check-in.
 . "$(dirname "$0")/server_lib.sh"
 make_fleet
 "$nobrick" key new device dev >/dev/null
@@ -50,6 +51,14 @@ ci() {
 ci 1.0.0
 expect_status 200 "check-in"
 expect_jq '.action == "none" and .poll_after == 900 and .poll_jitter == 180' "nothing to do"
+# A check-in that reports nothing new is written with others a moment later.
+req GET "/api/v1/devices/$id" "${A[@]}"
+seen1=$(jq .last_seen <<<"$body")
+sleep 1.1
+ci 1.0.0
+sleep 0.5
+req GET "/api/v1/devices/$id" "${A[@]}"
+expect_jq ".last_seen > $seen1 and .installed_version == \"1.0.0\"" "coalesced last_seen"
 req POST /api/v1/deployments "${A[@]}" -d "{\"release_id\":$rel,\"device_id\":\"$id\"}"
 expect_status 201 "deploy"
 dep=$(jq -r .id <<<"$body")

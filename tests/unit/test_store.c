@@ -264,6 +264,18 @@ static void test_device_group_tags_checkin(void **state)
     assert_int_equal(got.security_counter, 7);
     assert_string_equal(got.slots, "{\"a\":\"good\"}");
     assert_int_equal(got.last_seen, 5000);
+    /* device_seen only moves last_seen forward, skips unknown ids and
+     * leaves what the device reported alone. */
+    struct store_seen seen[3] = {{"dev1", 4000}, {"nope", 9000}, {"dev1", 6000}};
+    assert_int_equal(s->ops->device_seen(s, seen, 2), NB_OK);
+    assert_int_equal(s->ops->device_get(s, "dev1", &got), NB_OK);
+    assert_int_equal(got.last_seen, 5000);
+    assert_int_equal(s->ops->device_seen(s, seen + 2, 1), NB_OK);
+    assert_int_equal(s->ops->device_get(s, "dev1", &got), NB_OK);
+    assert_int_equal(got.last_seen, 6000);
+    assert_string_equal(got.installed_version, "1.2.3");
+    assert_int_equal(got.security_counter, 7);
+    assert_int_equal(s->ops->device_seen(s, seen, 0), NB_OK);
     /* A decommissioned device cannot be regrouped. */
     assert_int_equal(
         s->ops->device_set_state(s, "dev1", STORE_DEVICE_ACTIVE, STORE_DEVICE_DECOMMISSIONED, NULL),
