@@ -358,8 +358,8 @@ struct store_ops {
     NB_MUST_CHECK enum nb_err (*rollout_expire)(struct store *s, int64_t rollout_id, int64_t before,
                                                 const char *code, const char *message, int64_t at,
                                                 size_t *n);
-    /* *held = true when the deployment carries a wave of a rollout that
-     * is not running: its devices that have not started are not told to. */
+    /* *held = true when the deployment carries a wave of a paused
+     * rollout: its devices that have not started are not told to. */
     NB_MUST_CHECK enum nb_err (*deployment_held)(struct store *s, int64_t deployment_id,
                                                  bool *held);
 };

@@ -90,8 +90,8 @@ enum nb_err sq_rollout_waves(struct store *s, int64_t rollout_id, store_rollout_
                              void *arg);
 enum nb_err sq_rollout_members(struct store *s, int64_t rollout_id, store_rollout_member_cb cb,
                                void *arg);
-enum nb_err sq_rollout_expire(struct store *s, int64_t rollout_id, int64_t before,
-                              const char *code, const char *message, int64_t at, size_t *n);
+enum nb_err sq_rollout_expire(struct store *s, int64_t rollout_id, int64_t before, const char *code,
+                              const char *message, int64_t at, size_t *n);
 enum nb_err sq_deployment_held(struct store *s, int64_t deployment_id, bool *held);
 /* The assignment columns and their reader (store_sqlite_fleet.c). */
 #define SQ_ASSIGN_COLS                                                                             \

@@ -287,7 +287,7 @@ enum nb_err sq_deployment_held(struct store *s, int64_t deployment_id, bool *hel
     enum nb_err err =
         sq_query(ctx(s),
                  "SELECT 1 FROM rollout_waves w JOIN rollouts r ON r.id = w.rollout_id"
-                 " WHERE w.deployment_id = ? AND r.state != 'running'",
+                 " WHERE w.deployment_id = ? AND r.state = 'paused'",
                  NULL, NULL, &n, "i", deployment_id);
     pthread_mutex_unlock(&ctx(s)->mu);
     if (err == NB_OK)

@@ -86,7 +86,8 @@ enum nb_err wave_assign(const char *salt, const struct wave_step *steps, size_t 
         if (err != NB_OK)
             return err;
     }
-    qsort(m, n, sizeof m[0], by_position);
+    if (n > 1)
+        qsort(m, n, sizeof m[0], by_position);
     size_t canaries = 0;
     while (canaries < n && m[canaries].canary)
         m[canaries++].wave = 0;

@@ -33,6 +33,7 @@ struct wave_step {
 struct wave_member {
     char id[STORE_ID_MAX + 1];
     bool canary;   /* in: on the canary list */
+    bool skip;     /* the caller's: placed like the others, but not to be reached */
     uint32_t pos;  /* out: the position, as a 32-bit fraction */
     unsigned wave; /* out: 0 for the canary, 1..n_steps */
 };
