@@ -42,10 +42,13 @@ static json_t *failures_json(const struct gate_counts *c)
     return o;
 }
 
+/* planned: the plan's devices still to reach, or the devices the wave
+ * holds, whichever is more (devices on the version leave the plan). */
 static json_t *wave_json(int w, const struct rollout_wave_view *v, size_t planned)
 {
     const uint32_t *s = v->in_state;
     const struct gate_counts *c = &v->counts;
+    planned = planned > gate_total(c) + v->cancelled ? planned : gate_total(c) + v->cancelled;
     json_t *o = json_pack(
         "{s:i, s:s, s:b, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:o, s:i, s:i}", "wave",
         w, "name", w == 0 ? "canary" : "wave", "opened", v->opened, "opened_at",
