@@ -10,6 +10,7 @@ extern const struct http_routes api_device_routes;     /* /api/v1/device/... (de
 extern const struct http_routes api_release_routes;    /* /api/v1/releases */
 extern const struct http_routes api_fleet_routes;      /* /api/v1/devices (operators) */
 extern const struct http_routes api_deployment_routes; /* /api/v1/deployments */
+extern const struct http_routes api_rollout_routes;    /* /api/v1/rollouts */
 extern const struct http_routes api_token_routes;      /* /api/v1/tokens, /api/v1/audit */
 
 #endif

@@ -160,10 +160,9 @@ static void create(struct srv *srv, struct http_req *req)
 static json_t *deployment_json(const struct store_deployment *d)
 {
     return json_pack("{s:I, s:I, s:s, s:s, s:s, s:I, s:b}", "id", (json_int_t)d->id, "release_id",
-                     (json_int_t)d->release_id, "target_kind",
-                     d->target_kind == STORE_TARGET_GROUP ? "group" : "device", "target", d->target,
-                     "created_by", d->created_by, "created_at", (json_int_t)d->created_at,
-                     "cancelled", d->cancelled);
+                     (json_int_t)d->release_id, "target_kind", store_target_name(d->target_kind),
+                     "target", d->target, "created_by", d->created_by, "created_at",
+                     (json_int_t)d->created_at, "cancelled", d->cancelled);
 }
 
 static bool collect(void *arg, const struct store_deployment *d)

@@ -41,6 +41,7 @@ static const struct option options[] = {
     OPT("retry-after", K_U32, retry_after_s, "Retry-After seconds when busy (30)"),
     OPT("min-checkin-interval", K_U32, min_checkin_s,
         "seconds a device must wait between check-ins, else 429 (10)"),
+    OPT("rollout-tick", K_U32, rollout_tick_s, "seconds between rollout engine ticks (10; 0: off)"),
     OPT("max-json-body", K_SIZE, max_json_body, "bytes of a JSON body (65536)"),
     OPT("max-upload", K_U64, max_upload, "bytes of an uploaded bundle (4 GiB)"),
 };
@@ -61,6 +62,7 @@ void srv_config_defaults(struct srv_config *cfg)
     cfg->min_checkin_s = 10;
     cfg->max_json_body = 64 * 1024;
     cfg->max_upload = UINT64_C(4) << 30;
+    cfg->rollout_tick_s = 10;
 }
 
 int64_t srv_now(void)

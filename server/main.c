@@ -4,6 +4,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "rollout.h"
 
 #include <nobrick/bundle_file.h>
 
@@ -200,6 +201,9 @@ static int serve(int argc, char **argv)
     struct http_server *h = NULL;
     if (err == NB_OK)
         err = http_start(&s, &h, &diag);
+    if (err == NB_OK && s.cfg.rollout_tick_s > 0 &&
+        (err = rollout_engine_start(&s, s.cfg.rollout_tick_s, &s.engine)) != NB_OK)
+        (void)nb_diag_set(&diag, err, "cannot start the rollout engine");
     int rc = 0;
     if (err == NB_OK) {
         srv_log(SRV_LOG_INFO, "listening on %.*s:%u (%s), director key %.16s...",
@@ -207,9 +211,11 @@ static int serve(int argc, char **argv)
                 s.cfg.tls_cert != NULL ? "https" : "http", s.director.keyid);
         wait_for_stop(&s, &set);
         http_stop(h);
+        rollout_engine_stop(s.engine);
         flush_seen(&s);
         srv_log(SRV_LOG_INFO, "stopped");
     } else {
+        http_stop(h);
         rc = fail("start-up", err, &diag);
     }
     srv_seen_fini(&s.seen);

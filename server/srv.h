@@ -34,12 +34,16 @@ struct srv_config {
     uint32_t min_checkin_s;      /* faster check-ins get 429 */
     size_t max_json_body;        /* bytes of a JSON request body */
     uint64_t max_upload;         /* bytes of an uploaded bundle */
+    uint32_t rollout_tick_s;     /* seconds between rollout engine ticks; 0: no engine */
 };
 
 /* Sensible defaults: 4 threads, 256 requests in flight, poll every 900 s
  * +- 180 s, 900 s device tokens, 60 s challenges, 3600 s instructions, 64 KiB
- * JSON bodies, 4 GiB bundles, 10 s between a device's check-ins. */
+ * JSON bodies, 4 GiB bundles, 10 s between a device's check-ins, a
+ * rollout engine tick every 10 s. */
 void srv_config_defaults(struct srv_config *cfg);
+
+struct rollout_engine;
 
 struct srv {
     struct srv_config cfg;
@@ -48,6 +52,7 @@ struct srv {
     struct artifacts arts;
     struct nb_signer director;
     struct nb_root root;
+    struct rollout_engine *engine; /* NULL when not running */
 };
 
 /* UNIX seconds now (the one clock of the server). */

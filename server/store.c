@@ -45,6 +45,12 @@ static const char *const assign_states[] = {
 _Static_assert(sizeof assign_states / sizeof assign_states[0] == STORE_ASSIGN_COUNT,
                "a name for every assignment state");
 
+static const char *const rollout_states[] = {"draft", "running", "paused", "aborted", "completed"};
+_Static_assert(sizeof rollout_states / sizeof rollout_states[0] == STORE_ROLLOUT_STATE_COUNT,
+               "a name for every rollout state");
+
+static const char *const targets[] = {"device", "group", "rollout"};
+
 static const char *name_of(const char *const *names, size_t n, unsigned v)
 {
     return v < n ? names[v] : "?";
@@ -103,4 +109,23 @@ enum nb_err store_assign_state_parse(const char *name, enum store_assign_state *
     if (err == NB_OK)
         *out = (enum store_assign_state)v;
     return err;
+}
+
+const char *store_rollout_state_name(enum store_rollout_state st)
+{
+    return name_of(rollout_states, COUNT(rollout_states), (unsigned)st);
+}
+
+enum nb_err store_rollout_state_parse(const char *name, enum store_rollout_state *out)
+{
+    unsigned v;
+    enum nb_err err = parse_name(rollout_states, COUNT(rollout_states), name, &v);
+    if (err == NB_OK)
+        *out = (enum store_rollout_state)v;
+    return err;
+}
+
+const char *store_target_name(enum store_target t)
+{
+    return name_of(targets, COUNT(targets), (unsigned)t);
 }

@@ -102,7 +102,9 @@ struct store_release {
     bool withdrawn;
 };
 
-enum store_target { STORE_TARGET_DEVICE, STORE_TARGET_GROUP };
+/* A rollout's waves are deployments of target kind rollout (target
+ * "rollout:ID"), one per wave. */
+enum store_target { STORE_TARGET_DEVICE, STORE_TARGET_GROUP, STORE_TARGET_ROLLOUT };
 
 struct store_deployment {
     int64_t id;
@@ -152,6 +154,47 @@ struct store_report {
     int64_t at;
 };
 
+#define STORE_SPEC_MAX 8191 /* a rollout's spec (JSON text) */
+
+/* A rollout's life: draft -> running <-> paused; running or paused ->
+ * aborted; running -> completed. Stored by name. */
+enum store_rollout_state {
+    STORE_ROLLOUT_DRAFT,
+    STORE_ROLLOUT_RUNNING,
+    STORE_ROLLOUT_PAUSED,
+    STORE_ROLLOUT_ABORTED,
+    STORE_ROLLOUT_COMPLETED,
+    STORE_ROLLOUT_STATE_COUNT
+};
+
+struct store_rollout {
+    int64_t id;
+    int64_t release_id;
+    char name[STORE_NAME_MAX + 1];
+    enum store_rollout_state state;
+    char salt[STORE_NAME_MAX + 1];   /* of the wave positions (wave.h) */
+    char spec[STORE_SPEC_MAX + 1];   /* JSON object text: selection, canary, waves, gates */
+    int current_wave;                /* the newest opened wave; -1 before the start */
+    char reason[STORE_TEXT_MAX + 1]; /* why it is in its state, "" when none */
+    char created_by[STORE_NAME_MAX + 1];
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/* One opened wave of a rollout and the deployment that carries it. */
+struct store_rollout_wave {
+    int64_t rollout_id;
+    int wave;
+    int64_t deployment_id;
+    int64_t opened_at;
+};
+
+/* A device of a rollout: the wave it was put in and its assignment. */
+struct store_rollout_member {
+    int wave;
+    struct store_assignment a;
+};
+
 /* Who changed what; appended in the transaction of the change it records. */
 struct store_audit {
     int64_t id; /* set by the store */
@@ -172,6 +215,9 @@ typedef bool (*store_deployment_cb)(void *arg, const struct store_deployment *d)
 typedef bool (*store_assignment_cb)(void *arg, const struct store_assignment *a);
 typedef bool (*store_report_cb)(void *arg, const struct store_report *r);
 typedef bool (*store_audit_cb)(void *arg, const struct store_audit *a);
+typedef bool (*store_rollout_cb)(void *arg, const struct store_rollout *r);
+typedef bool (*store_rollout_wave_cb)(void *arg, const struct store_rollout_wave *w);
+typedef bool (*store_rollout_member_cb)(void *arg, const struct store_rollout_member *m);
 
 struct store_ops {
     void (*close)(struct store *s);
@@ -281,6 +327,51 @@ struct store_ops {
     NB_MUST_CHECK enum nb_err (*audit_append)(struct store *s, struct store_audit *a);
     NB_MUST_CHECK enum nb_err (*audit_list)(struct store *s, int64_t before_id, size_t limit,
                                             store_audit_cb cb, void *arg);
+
+    /* Rollouts. rollout_add stores r (state, current_wave and reason as
+     * given) and sets r->id. */
+    NB_MUST_CHECK enum nb_err (*rollout_add)(struct store *s, struct store_rollout *r,
+                                             const struct store_audit *au);
+    NB_MUST_CHECK enum nb_err (*rollout_get)(struct store *s, int64_t id,
+                                             struct store_rollout *out);
+    /* Newest first; has_state false lists every state. */
+    NB_MUST_CHECK enum nb_err (*rollout_list)(struct store *s, bool has_state,
+                                              enum store_rollout_state state, size_t limit,
+                                              size_t offset, store_rollout_cb cb, void *arg);
+    /* Compare and set: from -> to with the reason, NB_EINVAL when the
+     * rollout is not in `from`. To aborted, its devices that were not yet
+     * told to install (pending, notified) are cancelled in the same
+     * transaction. */
+    NB_MUST_CHECK enum nb_err (*rollout_set_state)(struct store *s, int64_t id,
+                                                   enum store_rollout_state from,
+                                                   enum store_rollout_state to, const char *reason,
+                                                   int64_t at, const struct store_audit *au);
+    /* Puts device_ids[0..n-1] in wave `wave` of a running rollout, in one
+     * transaction: the first call for a wave opens it (a deployment of the
+     * rollout's release, target kind rollout, and the wave row, opened at
+     * `at`) and makes it the current wave; each device gets a pending
+     * assignment in it (its other unfinished assignments are cancelled, as
+     * with deployment_add). NB_EINVAL when the rollout is not running, or
+     * `wave` is below its current wave when opening. */
+    NB_MUST_CHECK enum nb_err (*rollout_assign)(struct store *s, int64_t rollout_id, int wave,
+                                                const char *const *device_ids, size_t n, int64_t at,
+                                                const struct store_audit *au);
+    /* The opened waves, in order. */
+    NB_MUST_CHECK enum nb_err (*rollout_waves)(struct store *s, int64_t rollout_id,
+                                               store_rollout_wave_cb cb, void *arg);
+    /* Every device of the rollout with its wave and assignment. */
+    NB_MUST_CHECK enum nb_err (*rollout_members)(struct store *s, int64_t rollout_id,
+                                                 store_rollout_member_cb cb, void *arg);
+    /* The per-device timeout: the rollout's assignments that are in
+     * progress (notified .. committed) and unchanged since before `before`
+     * become failed with code (and message); *n how many. */
+    NB_MUST_CHECK enum nb_err (*rollout_expire)(struct store *s, int64_t rollout_id, int64_t before,
+                                                const char *code, const char *message, int64_t at,
+                                                size_t *n);
+    /* *held = true when the deployment carries a wave of a paused
+     * rollout: its devices that have not started are not told to. */
+    NB_MUST_CHECK enum nb_err (*deployment_held)(struct store *s, int64_t deployment_id,
+                                                 bool *held);
 };
 
 struct store {
@@ -301,6 +392,10 @@ NB_MUST_CHECK enum nb_err store_device_state_parse(const char *name, enum store_
 const char *store_role_name(enum store_role role);
 NB_MUST_CHECK enum nb_err store_role_parse(const char *name, enum store_role *out);
 const char *store_assign_state_name(enum store_assign_state st);
+const char *store_target_name(enum store_target t); /* "device", "group", "rollout" */
+const char *store_rollout_state_name(enum store_rollout_state st);
+NB_MUST_CHECK enum nb_err store_rollout_state_parse(const char *name,
+                                                    enum store_rollout_state *out);
 NB_MUST_CHECK enum nb_err store_assign_state_parse(const char *name, enum store_assign_state *out);
 
 /* The SQLite backend (store_sqlite.c): path is a file name. */

@@ -67,6 +67,16 @@ static const char *const migrations[] = {
     " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    /* 2: rollouts, and the deployments that carry their waves. */
+    "CREATE TABLE rollouts(id INTEGER PRIMARY KEY,"
+    " release_id INTEGER NOT NULL REFERENCES releases(id), name TEXT NOT NULL,"
+    " state TEXT NOT NULL, salt TEXT NOT NULL, spec TEXT NOT NULL,"
+    " current_wave INTEGER NOT NULL DEFAULT -1, reason TEXT NOT NULL DEFAULT '',"
+    " created_by TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX rollouts_state ON rollouts(state);"
+    "CREATE TABLE rollout_waves(rollout_id INTEGER NOT NULL REFERENCES rollouts(id),"
+    " wave INTEGER NOT NULL, deployment_id INTEGER NOT NULL UNIQUE REFERENCES deployments(id),"
+    " opened_at INTEGER NOT NULL, PRIMARY KEY(rollout_id, wave));",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -503,6 +513,15 @@ static const struct store_ops sqlite_ops = {
     .report_list = sq_report_list,
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
+    .rollout_add = sq_rollout_add,
+    .rollout_get = sq_rollout_get,
+    .rollout_list = sq_rollout_list,
+    .rollout_set_state = sq_rollout_set_state,
+    .rollout_assign = sq_rollout_assign,
+    .rollout_waves = sq_rollout_waves,
+    .rollout_members = sq_rollout_members,
+    .rollout_expire = sq_rollout_expire,
+    .deployment_held = sq_deployment_held,
 };
 
 enum nb_err store_sqlite_open(const char *path, struct store *out, struct nb_diag *diag)

@@ -1,7 +1,8 @@
 /* Internals shared by the SQLite store's files (store_sqlite_conn.c:
  * connections, statements, transactions; store_sqlite.c: schema
  * migrations, devices, challenges, tokens; store_sqlite_fleet.c: releases,
- * deployments, assignments, reports, audit). Not for other code. */
+ * deployments, assignments, reports, audit; store_sqlite_rollout.c:
+ * rollouts and their waves). Not for other code. */
 #ifndef NOBRICK_SERVER_STORE_SQLITE_H
 #define NOBRICK_SERVER_STORE_SQLITE_H
 
@@ -108,5 +109,33 @@ enum nb_err sq_report_list(struct store *s, const char *device_id, size_t limit,
 enum nb_err sq_audit_append(struct store *s, struct store_audit *a);
 enum nb_err sq_audit_list(struct store *s, int64_t before_id, size_t limit, store_audit_cb cb,
                           void *arg);
+
+/* Inside a transaction: a pending assignment of d for device, after
+ * cancelling the device's other unfinished ones (store_sqlite_fleet.c). */
+NB_MUST_CHECK enum nb_err sq_assign_one(struct sq *q, const struct store_deployment *d,
+                                        const char *device);
+
+/* The rollout ops (store_sqlite_rollout.c); see store.h. */
+enum nb_err sq_rollout_add(struct store *s, struct store_rollout *r, const struct store_audit *au);
+enum nb_err sq_rollout_get(struct store *s, int64_t id, struct store_rollout *out);
+enum nb_err sq_rollout_list(struct store *s, bool has_state, enum store_rollout_state state,
+                            size_t limit, size_t offset, store_rollout_cb cb, void *arg);
+enum nb_err sq_rollout_set_state(struct store *s, int64_t id, enum store_rollout_state from,
+                                 enum store_rollout_state to, const char *reason, int64_t at,
+                                 const struct store_audit *au);
+enum nb_err sq_rollout_assign(struct store *s, int64_t rollout_id, int wave,
+                              const char *const *device_ids, size_t n, int64_t at,
+                              const struct store_audit *au);
+enum nb_err sq_rollout_waves(struct store *s, int64_t rollout_id, store_rollout_wave_cb cb,
+                             void *arg);
+enum nb_err sq_rollout_members(struct store *s, int64_t rollout_id, store_rollout_member_cb cb,
+                               void *arg);
+enum nb_err sq_rollout_expire(struct store *s, int64_t rollout_id, int64_t before, const char *code,
+                              const char *message, int64_t at, size_t *n);
+enum nb_err sq_deployment_held(struct store *s, int64_t deployment_id, bool *held);
+/* The assignment columns and their reader (store_sqlite_fleet.c). */
+#define SQ_ASSIGN_COLS                                                                             \
+    "deployment_id, device_id, release_id, state, progress, code, message, updated_at"
+void sq_read_assignment(sqlite3_stmt *st, int first_col, struct store_assignment *a);
 
 #endif

@@ -147,7 +147,9 @@ static void read_deployment(sqlite3_stmt *st, struct store_deployment *d)
     d->id = sqlite3_column_int64(st, 0);
     d->release_id = sqlite3_column_int64(st, 1);
     sq_text(st, 2, kind, sizeof kind);
-    d->target_kind = strcmp(kind, "group") == 0 ? STORE_TARGET_GROUP : STORE_TARGET_DEVICE;
+    d->target_kind = strcmp(kind, "group") == 0     ? STORE_TARGET_GROUP
+                     : strcmp(kind, "rollout") == 0 ? STORE_TARGET_ROLLOUT
+                                                    : STORE_TARGET_DEVICE;
     sq_text(st, 3, d->target, sizeof d->target);
     sq_text(st, 4, d->created_by, sizeof d->created_by);
     d->created_at = sqlite3_column_int64(st, 5);
@@ -160,7 +162,7 @@ static bool row_deployment(void *arg, sqlite3_stmt *st)
     return false;
 }
 
-static enum nb_err assign_one(struct sq *q, const struct store_deployment *d, const char *device)
+enum nb_err sq_assign_one(struct sq *q, const struct store_deployment *d, const char *device)
 {
     enum nb_err err = sq_exec(q,
                               "UPDATE assignments SET state = 'cancelled', updated_at = ?"
@@ -184,12 +186,12 @@ enum nb_err sq_deployment_add(struct store *s, struct store_deployment *d,
     err = sq_exec(q,
                   "INSERT INTO deployments(release_id, target_kind, target, created_by,"
                   " created_at) VALUES(?,?,?,?,?)",
-                  "ittti", d->release_id, d->target_kind == STORE_TARGET_GROUP ? "group" : "device",
-                  d->target, d->created_by, d->created_at);
+                  "ittti", d->release_id, store_target_name(d->target_kind), d->target,
+                  d->created_by, d->created_at);
     if (err == NB_OK)
         d->id = sq_last_id(q);
     for (size_t i = 0; err == NB_OK && i < n; i++)
-        err = assign_one(q, d, device_ids[i]);
+        err = sq_assign_one(q, d, device_ids[i]);
     if (err == NB_OK)
         err = sq_audit(q, au);
     return sq_end(q, err);
@@ -251,23 +253,27 @@ enum nb_err sq_deployment_cancel(struct store *s, int64_t id, const struct store
 
 /* ---- assignments ------------------------------------------------------------------ */
 
-#define ASSIGN_COLS                                                                                \
-    "deployment_id, device_id, release_id, state, progress, code, message, updated_at"
+#define ASSIGN_COLS SQ_ASSIGN_COLS
 
-static void read_assignment(sqlite3_stmt *st, struct store_assignment *a)
+void sq_read_assignment(sqlite3_stmt *st, int c, struct store_assignment *a)
 {
     char state[32];
     memset(a, 0, sizeof *a);
-    a->deployment_id = sqlite3_column_int64(st, 0);
-    sq_text(st, 1, a->device_id, sizeof a->device_id);
-    a->release_id = sqlite3_column_int64(st, 2);
-    sq_text(st, 3, state, sizeof state);
+    a->deployment_id = sqlite3_column_int64(st, c);
+    sq_text(st, c + 1, a->device_id, sizeof a->device_id);
+    a->release_id = sqlite3_column_int64(st, c + 2);
+    sq_text(st, c + 3, state, sizeof state);
     if (store_assign_state_parse(state, &a->state) != NB_OK)
         a->state = STORE_ASSIGN_CANCELLED;
-    a->progress = (uint32_t)sqlite3_column_int64(st, 4);
-    sq_text(st, 5, a->code, sizeof a->code);
-    sq_text(st, 6, a->message, sizeof a->message);
-    a->updated_at = sqlite3_column_int64(st, 7);
+    a->progress = (uint32_t)sqlite3_column_int64(st, c + 4);
+    sq_text(st, c + 5, a->code, sizeof a->code);
+    sq_text(st, c + 6, a->message, sizeof a->message);
+    a->updated_at = sqlite3_column_int64(st, c + 7);
+}
+
+static void read_assignment(sqlite3_stmt *st, struct store_assignment *a)
+{
+    sq_read_assignment(st, 0, a);
 }
 
 static bool row_assignment(void *arg, sqlite3_stmt *st)

@@ -1,0 +1,233 @@
+/* A rollout's spec (rollout.h) to and from JSON: the selection, the canary
+ * list, the wave plan and the gate policy, with the defaults of
+ * docs/api.md for every field left out. The same reader serves a create
+ * request and a spec read back from the store. */
+#include "rollout.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static enum nb_err bad(const char **field, const char *name, struct nb_diag *diag, const char *why)
+{
+    *field = name;
+    return nb_diag_set(diag, NB_EPARSE, "field '%s': %s", name, why);
+}
+
+/* An integer field in [lo, hi], or def when absent. */
+static enum nb_err get_uint(const json_t *o, const char *name, uint32_t lo, uint32_t hi,
+                            uint32_t def, uint32_t *out, const char **field, struct nb_diag *diag)
+{
+    const json_t *v = json_object_get(o, name);
+    if (v == NULL) {
+        *out = def;
+        return NB_OK;
+    }
+    json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+    if (n < (json_int_t)lo || n > (json_int_t)hi) {
+        char why[64];
+        (void)snprintf(why, sizeof why, "an integer %u..%u", lo, hi);
+        return bad(field, name, diag, why);
+    }
+    *out = (uint32_t)n;
+    return NB_OK;
+}
+
+static bool is_name(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return n >= 1 && n <= max;
+}
+
+static enum nb_err get_name(const json_t *o, const char *name, char *out, size_t cap,
+                            const char **field, struct nb_diag *diag)
+{
+    const json_t *v = json_object_get(o, name);
+    out[0] = '\0';
+    if (v == NULL)
+        return NB_OK;
+    if (!json_is_string(v) || !is_name(json_string_value(v), cap - 1))
+        return bad(field, name, diag, "a name: [A-Za-z0-9._-], 1..63 characters");
+    (void)snprintf(out, cap, "%s", json_string_value(v));
+    return NB_OK;
+}
+
+static enum nb_err read_canary(const json_t *a, struct rollout_spec *s, const char **field,
+                               struct nb_diag *diag)
+{
+    size_t i;
+    const json_t *v;
+    if (a == NULL)
+        return NB_OK;
+    if (!json_is_array(a) || json_array_size(a) > ROLLOUT_CANARY_MAX)
+        return bad(field, "canary", diag, "an array of at most 64 device ids");
+    json_array_foreach(a, i, v)
+    {
+        const char *id = json_is_string(v) ? json_string_value(v) : "";
+        size_t len = strlen(id);
+        if (len != STORE_ID_MAX || strspn(id, "0123456789abcdef") != len)
+            return bad(field, "canary", diag, "device ids: 64 lowercase hex characters");
+        memcpy(s->canary[s->n_canary++], id, len + 1);
+    }
+    return NB_OK;
+}
+
+/* One step: {"percent":P,"min":M} or {"count":C}. */
+static enum nb_err read_step(const json_t *v, struct wave_step *st, const char **field,
+                             struct nb_diag *diag)
+{
+    uint32_t pct = 0, count = 0, min = 0;
+    enum nb_err err = json_is_object(v) ? NB_OK : bad(field, "waves", diag, "objects");
+    if (err == NB_OK)
+        err = get_uint(v, "percent", 1, 100, 0, &pct, field, diag);
+    if (err == NB_OK)
+        err = get_uint(v, "count", 1, ROLLOUT_DEVICES_MAX, 0, &count, field, diag);
+    if (err == NB_OK)
+        err = get_uint(v, "min", 0, ROLLOUT_DEVICES_MAX, 0, &min, field, diag);
+    if (err == NB_OK && json_object_size(v) != (size_t)(pct > 0) + (count > 0) + (min > 0))
+        err = bad(field, "waves", diag, "a step has only percent, count and min");
+    if (err == NB_OK && (pct > 0) == (count > 0))
+        err = bad(field, "waves", diag, "each step needs exactly one of percent and count");
+    st->share_ppm = pct * (WAVE_PPM / 100);
+    st->count = count;
+    st->min_count = min;
+    return err;
+}
+
+static enum nb_err read_waves(const json_t *a, struct rollout_spec *s, const char **field,
+                              struct nb_diag *diag)
+{
+    size_t i;
+    const json_t *v;
+    if (a == NULL) {
+        s->n_steps = wave_default_plan(s->steps, WAVE_STEPS_MAX);
+        return NB_OK;
+    }
+    if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > WAVE_STEPS_MAX)
+        return bad(field, "waves", diag, "an array of 1..12 steps");
+    json_array_foreach(a, i, v)
+    {
+        enum nb_err err = read_step(v, &s->steps[s->n_steps++], field, diag);
+        if (err != NB_OK)
+            return err;
+    }
+    return NB_OK;
+}
+
+/* The gate figures, in percent on the wire and permille inside. */
+static enum nb_err read_gate(const json_t *o, struct gate_policy *g, const char **field,
+                             struct nb_diag *diag)
+{
+    uint32_t ok_pct, fail_pct, cum_pct, abort_pct;
+    gate_policy_defaults(g);
+    enum nb_err err = get_uint(o, "soak_s", 0, 30 * 86400, g->soak_s, &g->soak_s, field, diag);
+    if (err == NB_OK)
+        err = get_uint(o, "success_pct", 1, 100, 95, &ok_pct, field, diag);
+    if (err == NB_OK)
+        err = get_uint(o, "fail_pct", 0, 100, 5, &fail_pct, field, diag);
+    if (err == NB_OK)
+        err = get_uint(o, "fail_min", 1, 100000, 3, &g->fail_min_count, field, diag);
+    if (err == NB_OK)
+        err = get_uint(o, "min_finished", 1, 100000, 10, &g->fail_min_finished, field, diag);
+    if (err == NB_OK)
+        err = get_uint(o, "cum_fail_pct", 0, 100, 5, &cum_pct, field, diag);
+    if (err == NB_OK)
+        err = get_uint(o, "cum_fail_min", 1, 100000, 5, &g->cum_fail_min_count, field, diag);
+    if (err == NB_OK)
+        err = get_uint(o, "abort_pct", 0, 100, 0, &abort_pct, field, diag);
+    if (err == NB_OK)
+        err = get_uint(o, "abort_min", 1, 100000, 10, &g->abort_min_count, field, diag);
+    g->success_permille = ok_pct * 10;
+    g->fail_permille = fail_pct * 10;
+    g->cum_fail_permille = cum_pct * 10;
+    g->abort_permille = abort_pct * 10;
+    return err;
+}
+
+enum nb_err rollout_spec_read(const json_t *o, struct rollout_spec *out, const char **field,
+                              struct nb_diag *diag)
+{
+    struct rollout_spec s;
+    memset(&s, 0, sizeof s);
+    const json_t *sel = json_object_get(o, "select");
+    enum nb_err err = NB_OK;
+    if (sel != NULL && (!json_is_object(sel) ||
+                        json_object_size(sel) > (size_t)(json_object_get(sel, "group") != NULL) +
+                                                    (json_object_get(sel, "tag") != NULL) +
+                                                    (json_object_get(sel, "hw_class") != NULL)))
+        err = bad(field, "select", diag, "an object of group, tag and hw_class");
+    if (err == NB_OK)
+        err = get_name(sel, "group", s.group, sizeof s.group, field, diag);
+    if (err == NB_OK)
+        err = get_name(sel, "tag", s.tag, sizeof s.tag, field, diag);
+    if (err == NB_OK)
+        err = get_name(sel, "hw_class", s.hw_class, sizeof s.hw_class, field, diag);
+    if (err == NB_OK)
+        err = read_canary(json_object_get(o, "canary"), &s, field, diag);
+    if (err == NB_OK)
+        err = read_waves(json_object_get(o, "waves"), &s, field, diag);
+    if (err == NB_OK)
+        err = read_gate(o, &s.gate, field, diag);
+    if (err == NB_OK)
+        err =
+            get_uint(o, "device_timeout_s", 60, 7 * 86400, 7200, &s.device_timeout_s, field, diag);
+    s.canary_gate = s.gate;
+    s.canary_gate.fail_min_count = 1;
+    s.canary_gate.fail_min_finished = 1;
+    if (err == NB_OK)
+        memcpy(out, &s, sizeof s);
+    return err;
+}
+
+static json_t *steps_json(const struct rollout_spec *s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < s->n_steps; i++) {
+        const struct wave_step *st = &s->steps[i];
+        json_t *o = st->count > 0 ? json_pack("{s:i}", "count", (json_int_t)st->count)
+                                  : json_pack("{s:i}", "percent",
+                                              (json_int_t)(st->share_ppm / (WAVE_PPM / 100)));
+        if (st->min_count > 0)
+            json_object_set_new(o, "min", json_integer(st->min_count));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+json_t *rollout_spec_json(const struct rollout_spec *s)
+{
+    const struct gate_policy *g = &s->gate;
+    json_t *sel = json_object(), *canary = json_array();
+    if (s->group[0] != '\0')
+        json_object_set_new(sel, "group", json_string(s->group));
+    if (s->tag[0] != '\0')
+        json_object_set_new(sel, "tag", json_string(s->tag));
+    if (s->hw_class[0] != '\0')
+        json_object_set_new(sel, "hw_class", json_string(s->hw_class));
+    for (size_t i = 0; i < s->n_canary; i++)
+        json_array_append_new(canary, json_string(s->canary[i]));
+    return json_pack(
+        "{s:o, s:o, s:o, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "select", sel,
+        "canary", canary, "waves", steps_json(s), "soak_s", (json_int_t)g->soak_s, "success_pct",
+        (json_int_t)(g->success_permille / 10), "fail_pct", (json_int_t)(g->fail_permille / 10),
+        "fail_min", (json_int_t)g->fail_min_count, "min_finished", (json_int_t)g->fail_min_finished,
+        "cum_fail_pct", (json_int_t)(g->cum_fail_permille / 10), "cum_fail_min",
+        (json_int_t)g->cum_fail_min_count, "abort_pct", (json_int_t)(g->abort_permille / 10),
+        "abort_min", (json_int_t)g->abort_min_count, "device_timeout_s",
+        (json_int_t)s->device_timeout_s);
+}
+
+enum nb_err rollout_spec_parse(const char *text, struct rollout_spec *out)
+{
+    json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    const char *field = NULL;
+    struct nb_diag diag = {{0}};
+    enum nb_err err = o != NULL ? rollout_spec_read(o, out, &field, &diag) : NB_EPARSE;
+    json_decref(o);
+    return err;
+}

@@ -1,0 +1,337 @@
+/* Store conformance suite, rollouts (the rest is test_store.c, which has
+ * grown to its size limit): written against server/store.h only, on a
+ * fresh SQLite database or the store NB_TEST_STORE_URL names. Covers
+ * rollout states (compare and set, audit with the change), waves opened as
+ * deployments of kind rollout, members, held devices while not running,
+ * abort cancelling devices that had not started, and the per-device
+ * timeout. */
+#include "store.h"
+
+#include <nobrick/alloc.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct fixture {
+    char dir[64];
+    char url[160];
+    struct store st;
+    int64_t release;
+};
+
+static void add_device(struct store *s, const char *id)
+{
+    struct store_device d;
+    memset(&d, 0, sizeof d);
+    (void)snprintf(d.id, sizeof d.id, "%s", id);
+    (void)snprintf(d.pubkey, sizeof d.pubkey, "pub-%s", id);
+    memcpy(d.hw_class, "thermo", 7);
+    d.state = STORE_DEVICE_ACTIVE;
+    d.created_at = 1000;
+    assert_int_equal(s->ops->device_add(s, &d, NULL), NB_OK);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = nb_calloc(1, sizeof *f);
+    assert_non_null(f);
+    memcpy(f->dir, "/tmp/nb-store-XXXXXX", 21);
+    assert_non_null(mkdtemp(f->dir));
+    const char *url = getenv("NB_TEST_STORE_URL");
+    if (url != NULL && url[0] != '\0')
+        (void)snprintf(f->url, sizeof f->url, "%s", url);
+    else
+        (void)snprintf(f->url, sizeof f->url, "sqlite:%s/server.db", f->dir);
+    struct nb_diag diag = {{0}};
+    assert_int_equal(store_open(f->url, &f->st, &diag), NB_OK);
+    struct store_release r;
+    memset(&r, 0, sizeof r);
+    memcpy(r.version, "2.0.0", 6);
+    memcpy(r.hw_classes, "[\"thermo\"]", 11);
+    memset(r.envelope_sha256, 'e', STORE_HASH_HEX);
+    memset(r.bundle_sha256, 'b', STORE_HASH_HEX);
+    assert_int_equal(f->st.ops->release_add(&f->st, &r, NULL), NB_OK);
+    f->release = r.id;
+    const char *ids[] = {"a", "b", "c", "d"};
+    for (size_t i = 0; i < 4; i++)
+        add_device(&f->st, ids[i]);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char p[128];
+    store_close(&f->st);
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        (void)snprintf(p, sizeof p, "%s/server.db%s", f->dir, suffixes[i]);
+        (void)unlink(p);
+    }
+    (void)rmdir(f->dir);
+    nb_free(f);
+    return 0;
+}
+
+static struct store_audit audit(const char *action)
+{
+    struct store_audit a;
+    memset(&a, 0, sizeof a);
+    a.at = 2000;
+    memcpy(a.actor, "test", 5);
+    (void)snprintf(a.action, sizeof a.action, "%s", action);
+    memcpy(a.object, "rollout", 8);
+    return a;
+}
+
+static bool count_audit(void *arg, const struct store_audit *a)
+{
+    (void)a;
+    (*(size_t *)arg)++;
+    return true;
+}
+
+static size_t audit_count(struct store *s)
+{
+    size_t n = 0;
+    assert_int_equal(s->ops->audit_list(s, 0, 1000, count_audit, &n), NB_OK);
+    return n;
+}
+
+static bool count_rollout(void *arg, const struct store_rollout *r)
+{
+    (void)r;
+    (*(size_t *)arg)++;
+    return true;
+}
+
+/* A rollout of the fixture's release, in state st; returns its id. */
+static int64_t add_rollout(struct fixture *f, enum store_rollout_state st)
+{
+    static struct store_rollout r;
+    memset(&r, 0, sizeof r);
+    r.release_id = f->release;
+    memcpy(r.name, "spring", 7);
+    r.state = st;
+    memcpy(r.salt, "salt", 5);
+    memcpy(r.spec, "{\"waves\":[]}", 13);
+    r.current_wave = -1;
+    memcpy(r.created_by, "test", 5);
+    r.created_at = r.updated_at = 100;
+    struct store_audit au = audit("rollout.create");
+    assert_int_equal(f->st.ops->rollout_add(&f->st, &r, &au), NB_OK);
+    assert_true(r.id > 0);
+    return r.id;
+}
+
+static void test_rollout_states(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = &f->st;
+    int64_t id = add_rollout(f, STORE_ROLLOUT_DRAFT);
+    static struct store_rollout got;
+    assert_int_equal(s->ops->rollout_get(s, id, &got), NB_OK);
+    assert_string_equal(got.name, "spring");
+    assert_string_equal(got.spec, "{\"waves\":[]}");
+    assert_int_equal(got.state, STORE_ROLLOUT_DRAFT);
+    assert_int_equal(got.current_wave, -1);
+    assert_int_equal(s->ops->rollout_get(s, id + 1, &got), NB_ENOENT);
+
+    struct store_audit au = audit("rollout.start");
+    assert_int_equal(
+        s->ops->rollout_set_state(s, id, STORE_ROLLOUT_DRAFT, STORE_ROLLOUT_RUNNING, "", 200, &au),
+        NB_OK);
+    /* Compare and set: a second start finds it running; nothing is audited. */
+    assert_int_equal(
+        s->ops->rollout_set_state(s, id, STORE_ROLLOUT_DRAFT, STORE_ROLLOUT_RUNNING, "", 200, &au),
+        NB_EINVAL);
+    assert_int_equal(s->ops->rollout_set_state(s, id + 1, STORE_ROLLOUT_DRAFT,
+                                               STORE_ROLLOUT_RUNNING, "", 200, &au),
+                     NB_ENOENT);
+    assert_int_equal(s->ops->rollout_set_state(s, id, STORE_ROLLOUT_RUNNING, STORE_ROLLOUT_PAUSED,
+                                               "wave 1 paused: why", 300, NULL),
+                     NB_OK);
+    assert_int_equal(s->ops->rollout_get(s, id, &got), NB_OK);
+    assert_int_equal(got.state, STORE_ROLLOUT_PAUSED);
+    assert_string_equal(got.reason, "wave 1 paused: why");
+    assert_int_equal(got.updated_at, 300);
+    assert_int_equal(audit_count(s), 2);
+
+    int64_t other = add_rollout(f, STORE_ROLLOUT_RUNNING);
+    size_t n = 0;
+    assert_int_equal(s->ops->rollout_list(s, false, STORE_ROLLOUT_DRAFT, 100, 0, count_rollout, &n),
+                     NB_OK);
+    assert_int_equal(n, 2);
+    n = 0;
+    assert_int_equal(
+        s->ops->rollout_list(s, true, STORE_ROLLOUT_RUNNING, 100, 0, count_rollout, &n), NB_OK);
+    assert_int_equal(n, 1);
+    (void)other;
+}
+
+struct members {
+    size_t n;
+    char ids[8][8];
+    int waves[8];
+    enum store_assign_state states[8];
+};
+
+static bool collect_member(void *arg, const struct store_rollout_member *m)
+{
+    struct members *ms = arg;
+    if (ms->n < 8) {
+        (void)snprintf(ms->ids[ms->n], sizeof ms->ids[0], "%.7s", m->a.device_id);
+        ms->waves[ms->n] = m->wave;
+        ms->states[ms->n++] = m->a.state;
+    }
+    return true;
+}
+
+static bool collect_wave(void *arg, const struct store_rollout_wave *w)
+{
+    struct store_rollout_wave *out = arg;
+    out[w->wave] = *w;
+    return true;
+}
+
+static void assign(struct store *s, int64_t id, int wave, const char *const *ids, size_t n,
+                   enum nb_err want)
+{
+    struct store_audit au = audit("rollout.wave");
+    assert_int_equal(s->ops->rollout_assign(s, id, wave, ids, n, 500 + wave, &au), want);
+}
+
+static void test_rollout_waves(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = &f->st;
+    int64_t id = add_rollout(f, STORE_ROLLOUT_DRAFT);
+    const char *canary[] = {"a"}, *first[] = {"b", "c"}, *late[] = {"d"};
+    assign(s, id, 0, canary, 1, NB_EINVAL); /* not running */
+    assert_int_equal(
+        s->ops->rollout_set_state(s, id, STORE_ROLLOUT_DRAFT, STORE_ROLLOUT_RUNNING, "", 200, NULL),
+        NB_OK);
+    /* A device's plain deployment gives way to the rollout. */
+    struct store_deployment d;
+    memset(&d, 0, sizeof d);
+    d.release_id = f->release;
+    memcpy(d.target, "b", 2);
+    assert_int_equal(s->ops->deployment_add(s, &d, first, 1, NULL), NB_OK);
+    size_t before = audit_count(s);
+    assign(s, id, 0, canary, 1, NB_OK);
+    assign(s, id, 1, first, 2, NB_OK);
+    assign(s, id, 0, late, 1, NB_OK);     /* a late joiner of an opened wave */
+    assign(s, id, 3, NULL, 0, NB_OK);     /* an empty wave opens too */
+    assign(s, id, 2, late, 1, NB_EINVAL); /* never open a wave below the current one */
+    assert_int_equal(audit_count(s), before + 4);
+
+    static struct store_rollout got;
+    assert_int_equal(s->ops->rollout_get(s, id, &got), NB_OK);
+    assert_int_equal(got.current_wave, 3);
+    struct store_rollout_wave w[4];
+    memset(w, 0, sizeof w);
+    assert_int_equal(s->ops->rollout_waves(s, id, collect_wave, w), NB_OK);
+    assert_int_equal(w[1].opened_at, 501);
+    assert_int_equal(w[2].deployment_id, 0); /* never opened */
+    struct store_deployment wd;
+    assert_int_equal(s->ops->deployment_get(s, w[1].deployment_id, &wd), NB_OK);
+    assert_int_equal(wd.target_kind, STORE_TARGET_ROLLOUT);
+    assert_int_equal(wd.release_id, f->release);
+
+    struct members ms;
+    memset(&ms, 0, sizeof ms);
+    assert_int_equal(s->ops->rollout_members(s, id, collect_member, &ms), NB_OK);
+    assert_int_equal(ms.n, 4);
+    assert_string_equal(ms.ids[0], "a");
+    assert_string_equal(ms.ids[1], "d");
+    assert_int_equal(ms.waves[1], 0);
+    assert_string_equal(ms.ids[3], "c");
+    assert_int_equal(ms.waves[3], 1);
+    struct store_assignment a;
+    assert_int_equal(s->ops->assignment_get(s, d.id, "b", &a), NB_OK);
+    assert_int_equal(a.state, STORE_ASSIGN_CANCELLED);
+    assert_int_equal(s->ops->assignment_current(s, "b", &a), NB_OK);
+    assert_int_equal(a.deployment_id, w[1].deployment_id);
+}
+
+static void test_rollout_hold_abort_expire(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = &f->st;
+    int64_t id = add_rollout(f, STORE_ROLLOUT_RUNNING);
+    const char *ids[] = {"a", "b", "c"};
+    assign(s, id, 0, ids, 3, NB_OK);
+    struct store_assignment a;
+    assert_int_equal(s->ops->assignment_current(s, "a", &a), NB_OK);
+    int64_t dep = a.deployment_id;
+    a.state = STORE_ASSIGN_DOWNLOADING;
+    a.updated_at = 600;
+    assert_int_equal(s->ops->assignment_update(s, &a), NB_OK);
+    assert_int_equal(s->ops->assignment_get(s, dep, "b", &a), NB_OK);
+    a.state = STORE_ASSIGN_INSTALLING;
+    a.updated_at = 900;
+    assert_int_equal(s->ops->assignment_update(s, &a), NB_OK);
+
+    bool held = true;
+    assert_int_equal(s->ops->deployment_held(s, dep, &held), NB_OK);
+    assert_false(held);
+    assert_int_equal(s->ops->rollout_set_state(s, id, STORE_ROLLOUT_RUNNING, STORE_ROLLOUT_PAUSED,
+                                               "operator", 700, NULL),
+                     NB_OK);
+    assert_int_equal(s->ops->deployment_held(s, dep, &held), NB_OK);
+    assert_true(held);
+    assert_int_equal(s->ops->deployment_held(s, dep + 100, &held), NB_OK);
+    assert_false(held); /* not a rollout's */
+
+    /* Timeout: in progress and unchanged before 800 -> failed; pending stays. */
+    size_t n = 0;
+    assert_int_equal(s->ops->rollout_expire(s, id, 800, "E_TIMED_OUT", "no progress", 1000, &n),
+                     NB_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(s->ops->assignment_get(s, dep, "a", &a), NB_OK);
+    assert_int_equal(a.state, STORE_ASSIGN_FAILED);
+    assert_string_equal(a.code, "E_TIMED_OUT");
+    assert_int_equal(a.updated_at, 1000);
+
+    /* Abort: c had not started (cancelled); b is installing (finishes). */
+    assert_int_equal(s->ops->rollout_set_state(s, id, STORE_ROLLOUT_PAUSED, STORE_ROLLOUT_ABORTED,
+                                               "operator", 1100, NULL),
+                     NB_OK);
+    assert_int_equal(s->ops->assignment_get(s, dep, "c", &a), NB_OK);
+    assert_int_equal(a.state, STORE_ASSIGN_CANCELLED);
+    assert_int_equal(s->ops->assignment_get(s, dep, "b", &a), NB_OK);
+    assert_int_equal(a.state, STORE_ASSIGN_INSTALLING);
+    assign(s, id, 0, ids, 1, NB_EINVAL);
+}
+
+static void test_rollout_state_names(void **state)
+{
+    (void)state;
+    for (int i = 0; i < STORE_ROLLOUT_STATE_COUNT; i++) {
+        enum store_rollout_state st;
+        assert_int_equal(store_rollout_state_parse(store_rollout_state_name(i), &st), NB_OK);
+        assert_int_equal(st, i);
+    }
+    enum store_rollout_state st;
+    assert_int_equal(store_rollout_state_parse("finished", &st), NB_EINVAL);
+    assert_string_equal(store_target_name(STORE_TARGET_ROLLOUT), "rollout");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_rollout_states, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollout_waves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollout_hold_abort_expire, setup, teardown),
+        cmocka_unit_test(test_rollout_state_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
