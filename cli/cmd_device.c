@@ -8,16 +8,13 @@
 #include "cli.h"
 
 #include <nobrick/alloc.h>
-#include <nobrick/boot.h>
 #include <nobrick/bootctl.h>
 #include <nobrick/bundle_file.h>
-#include <nobrick/caps.h>
 #include <nobrick/fileio.h>
 #include <nobrick/flash_sim.h>
-#include <nobrick/frames.h>
 #include <nobrick/keyfile.h>
 #include <nobrick/layout.h>
-#include <nobrick/slotmeta.h>
+#include <nobrick/provision.h>
 #include <nobrick/trust.h>
 
 #include <errno.h>
@@ -58,9 +55,7 @@ struct prov {
     struct nb_root root;
     uint8_t *root_text;
     size_t root_len;
-    struct nb_bundle_header hdr;
-    struct nb_release rel;
-    uint8_t *envelope, *table;
+    struct nb_factory fac; /* the verified factory bundle */
     struct nb_layout layout;
     struct nb_flash_sim *sim;
     struct nb_flash flash;
@@ -203,51 +198,31 @@ static int check_release(struct prov *p)
 {
     struct nb_diag diag = {{0}};
     unsigned long long counter = 0;
-    enum nb_err err = nb_release_check_hw(&p->rel, p->hw, &diag);
+    enum nb_err err = nb_release_check_hw(&p->fac.rel, p->hw, &diag);
     if (err != NB_OK)
         return cli_fail(err, &diag, "device provision: factory bundle");
-    if (p->version != NULL && strcmp(p->version, p->rel.version) != 0)
+    if (p->version != NULL && strcmp(p->version, p->fac.rel.version) != 0)
         return cli_usage_error("device provision",
                                "device provision: --version %s, but the bundle holds %s",
-                               p->version, p->rel.version);
+                               p->version, p->fac.rel.version);
     if (p->counter != NULL &&
         (number("--security-counter", p->counter, 0, NB_SECURITY_COUNTER_MAX, &counter) != 0 ||
-         counter != p->rel.security_counter))
+         counter != p->fac.rel.security_counter))
         return cli_usage_error(
             "device provision",
             "device provision: --security-counter %s, but the bundle has %" PRIu64, p->counter,
-            p->rel.security_counter);
+            p->fac.rel.security_counter);
     return CLI_EXIT_OK;
 }
 
 /* Verifies the whole bundle against the root, then keeps its envelope and
- * table for the slot metadata. */
+ * table for the slot metadata (provision.h). */
 static int load_bundle(struct prov *p, struct nb_bundle_reader *r)
 {
     struct nb_diag diag = {{0}};
-    struct nb_bundle_verified v;
-    uint8_t hdr[NB_BUNDLE_HEADER_LEN];
     enum nb_err err = nb_bundle_reader_open_file(r, p->bundle, &diag);
     if (err == NB_OK)
-        err = nb_bundle_file_verify(&p->root, r, NULL, NULL, &v, &diag);
-    if (err == NB_OK && !v.decrypted)
-        err = nb_diag_set(&diag, NB_EINVAL,
-                          "a factory bundle must not be encrypted (the device "
-                          "key is made during provisioning)");
-    if (err == NB_OK)
-        err = r->ops->read_at(r, 0, hdr, sizeof hdr, &diag);
-    if (err == NB_OK)
-        err = nb_bundle_header_parse(hdr, r->len, &p->hdr, &diag);
-    if (err != NB_OK)
-        return cli_fail(err, &diag, p->bundle);
-    p->rel = v.rel;
-    p->envelope = nb_malloc(p->hdr.envelope_len);
-    p->table = nb_malloc(p->hdr.table_len);
-    if (p->envelope == NULL || p->table == NULL)
-        return cli_fail(NB_ENOMEM, NULL, "device provision");
-    err = r->ops->read_at(r, p->hdr.envelope_off, p->envelope, p->hdr.envelope_len, &diag);
-    if (err == NB_OK)
-        err = r->ops->read_at(r, p->hdr.table_off, p->table, p->hdr.table_len, &diag);
+        err = nb_factory_load(&p->root, r, &p->fac, &diag);
     return err == NB_OK ? check_release(p) : cli_fail(err, &diag, p->bundle);
 }
 
@@ -255,7 +230,7 @@ static int load_bundle(struct prov *p, struct nb_bundle_reader *r)
 
 static int make_flash(struct prov *p)
 {
-    unsigned long long slot = (p->rel.image_size + MIB - 1) / MIB * MIB, meta = 0;
+    unsigned long long slot = (p->fac.rel.image_size + MIB - 1) / MIB * MIB, meta = 0;
     if (p->slot_size != NULL &&
         number("--slot-size", p->slot_size, ERASE_SIZE, UINT64_C(1) << 40, &slot) != 0)
         return CLI_EXIT_USAGE;
@@ -263,11 +238,11 @@ static int make_flash(struct prov *p)
         return CLI_EXIT_USAGE;
     if (p->slot_size == NULL && slot < MIB)
         slot = MIB;
-    if (slot < p->rel.image_size)
+    if (slot < p->fac.rel.image_size)
         return cli_usage_error("device provision",
                                "device provision: the image (%" PRIu64
                                " bytes) does not fit a %llu-byte slot",
-                               p->rel.image_size, slot);
+                               p->fac.rel.image_size, slot);
     struct nb_diag diag = {{0}};
     enum nb_err err = nb_layout_compute(ERASE_SIZE, slot, (uint32_t)meta, p->gold, &p->layout);
     const char *flash = dev_path(p, "flash.img");
@@ -281,94 +256,12 @@ static int make_flash(struct prov *p)
     return CLI_EXIT_OK;
 }
 
-/* Decodes every frame (checked against the signed table) into the erased
- * slot, then writes the slot's metadata. */
-static enum nb_err write_slot(struct prov *p, struct nb_bundle_reader *r,
-                              enum nb_bootctl_slot_id id, struct nb_diag *diag)
-{
-    struct nb_region slot = p->layout.slot[id];
-    size_t stored_cap = nb_frame_stored_max(&p->rel);
-    uint8_t *stored = nb_malloc(stored_cap), *window = nb_malloc(p->rel.frame_size);
-    struct nb_codec codec = {0};
-    struct nb_frame_ctx ctx;
-    enum nb_err err = stored == NULL || window == NULL ? NB_ENOMEM : nb_codec_init(&codec);
-    nb_frame_ctx_init(&ctx, &p->rel, NULL, &codec);
-    for (uint32_t i = 0; err == NB_OK && i < p->rel.frame_count; i++) {
-        struct nb_frame_entry e;
-        nb_frame_entry_get(p->table, i, &e);
-        err = e.stored_len <= stored_cap ? NB_OK : NB_ELENGTH;
-        if (err == NB_OK)
-            err = r->ops->read_at(r, p->hdr.frames_off + e.stored_off, stored, e.stored_len, diag);
-        if (err == NB_OK)
-            err = nb_frame_open(&ctx, i, &e, stored, e.stored_len, window, p->rel.frame_size, diag);
-        size_t len = (e.out_len + WRITE_SIZE - 1) / WRITE_SIZE * WRITE_SIZE;
-        if (err == NB_OK && len > e.out_len)
-            memset(window + e.out_len, 0xFF, len - e.out_len);
-        if (err == NB_OK)
-            err = nb_flash_program(&p->flash, slot.off + (uint64_t)i * p->rel.frame_size, window,
-                                   len);
-    }
-    if (err == NB_OK)
-        err = nb_slotmeta_write(&p->flash, p->layout.meta[id], p->envelope, p->hdr.envelope_len,
-                                p->table, p->hdr.table_len, diag);
-    nb_frame_ctx_fini(&ctx);
-    nb_codec_fini(&codec);
-    nb_free(window);
-    nb_free(stored);
-    return err;
-}
-
-/* One slot through the states an install takes it: installing, ready
- * (what was written), trial, good. */
-static enum nb_err mark_slot(struct nb_bootctl *rec, const struct nb_release *rel,
-                             enum nb_bootctl_slot_id id)
-{
-    enum nb_err err = nb_bootctl_mark_installing(rec, id);
-    if (err == NB_OK)
-        err = nb_bootctl_mark_ready(rec, id, rel->version, rel->security_counter, rel->image_size,
-                                    rel->image_sha256);
-    if (err == NB_OK)
-        err = nb_bootctl_mark_trial(rec, id, 1);
-    if (err == NB_OK)
-        err = nb_bootctl_mark_good(rec, id);
-    return err;
-}
-
-/* Trust store, slots, capabilities; boot control last, so a device whose
- * provisioning stopped half-way has no valid boot control at all. */
+/* Trust store, slots, capabilities and boot control (provision.h). */
 static int write_device(struct prov *p, struct nb_bundle_reader *r)
 {
     struct nb_diag diag = {{0}};
-    struct nb_dualrec trust;
-    struct nb_bootctl_flash bf;
-    struct nb_bootctl rec;
-    struct nb_caps caps;
-    uint8_t *scratch = nb_malloc(NB_ENVELOPE_SCRATCH_LEN);
-    enum nb_err err = scratch == NULL ? NB_ENOMEM
-                                      : nb_dualrec_init(&trust, &p->flash, p->layout.trust[0],
-                                                        p->layout.trust[1], NB_TRUST_MAGIC);
-    if (err == NB_OK)
-        err = nb_trust_provision(&trust, p->root_text, p->root_len, scratch,
-                                 NB_ENVELOPE_SCRATCH_LEN, &diag);
-    nb_free(scratch);
-    if (err == NB_OK)
-        err = write_slot(p, r, NB_BOOTCTL_A, &diag);
-    if (err == NB_OK && p->gold)
-        err = write_slot(p, r, NB_BOOTCTL_GOLD, &diag);
-    nb_boot_caps(&p->layout, &caps);
-    if (err == NB_OK)
-        err = nb_caps_write(&p->flash, p->layout.caps, &caps);
-    nb_bootctl_init(&rec, p->gold);
-    if (err == NB_OK)
-        err = mark_slot(&rec, &p->rel, NB_BOOTCTL_A);
-    if (err == NB_OK && p->gold)
-        err = mark_slot(&rec, &p->rel, NB_BOOTCTL_GOLD);
-    if (err == NB_OK)
-        err = nb_bootctl_flash_init(&bf, &p->flash, p->layout.bootctl[0], p->layout.bootctl[1]);
-    if (err == NB_OK)
-        err = nb_bootctl_provision(&bf, &rec);
-    if (err == NB_OK)
-        err = nb_flash_sync(&p->flash);
+    enum nb_err err =
+        nb_factory_write(&p->fac, r, &p->flash, &p->layout, p->root_text, p->root_len, &diag);
     return err == NB_OK ? CLI_EXIT_OK : cli_fail(err, &diag, "device provision: writing the flash");
 }
 
@@ -466,14 +359,13 @@ static int device_provision(int argc, char **argv)
         printf("provisioned %s: hardware class %s, slot A%s = %s (security counter %" PRIu64
                "), slots of %" PRIu64 " bytes, flash %" PRIu64 " bytes\n"
                "next: nobrick-boot -c %s/agent.conf\n",
-               p->dir, p->hw, p->gold ? " and gold" : "", p->rel.version, p->rel.security_counter,
-               p->layout.slot_size, p->layout.end, p->dir);
+               p->dir, p->hw, p->gold ? " and gold" : "", p->fac.rel.version,
+               p->fac.rel.security_counter, p->layout.slot_size, p->layout.end, p->dir);
     nb_bundle_reader_close(&r);
     nb_flash_sim_close(p->sim);
     if (p->tmp_bundle[0] != '\0')
         (void)unlink(p->tmp_bundle);
-    nb_free(p->table);
-    nb_free(p->envelope);
+    nb_factory_fini(&p->fac);
     nb_free(p->root_text);
     nb_free(p);
     return rc;

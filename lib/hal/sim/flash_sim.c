@@ -3,6 +3,8 @@
  * strictly (alignment, erase-before-program) and injects power cuts that can
  * tear the operation in progress. Torn lengths come from a seeded PRNG, so
  * every failing case replays exactly. */
+#include "powercut.h"
+
 #include <nobrick/alloc.h>
 #include <nobrick/flash_sim.h>
 
@@ -21,11 +23,7 @@ struct nb_flash_sim {
     struct nb_flash_geometry geo;
     uint32_t *wear; /* erase count per sector */
     uint64_t sectors;
-    bool armed;    /* a cut is pending */
-    uint64_t left; /* programs/erases that still complete before the cut */
-    bool tear;
-    uint64_t seed;
-    bool lost; /* power is off: every operation fails */
+    struct nb__powercut pc; /* powercut.h, shared with flash_mem.c */
     struct nb_flash_sim_stats stats;
     struct nb_diag diag;
 };
@@ -46,15 +44,6 @@ static enum nb_err fail(struct nb_flash_sim *sim, enum nb_err err, const char *f
 static bool is_pow2(uint64_t v)
 {
     return v != 0 && (v & (v - 1)) == 0;
-}
-
-/* splitmix64: a full-period mix, so nearby seeds give unrelated tears. */
-static uint64_t mix(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15u;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9u;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBu;
-    return x ^ (x >> 31);
 }
 
 static enum nb_err pread_all(struct nb_flash_sim *sim, uint64_t off, void *buf, size_t len)
@@ -120,29 +109,6 @@ static enum nb_err check_range(struct nb_flash_sim *sim, const char *op, uint64_
     return NB_OK;
 }
 
-/* Decides whether the operation about to run is the one the power cut hits.
- * Returns true when it is: the caller applies only the torn prefix. */
-static bool cut_now(struct nb_flash_sim *sim)
-{
-    if (!sim->armed)
-        return false;
-    if (sim->left > 0) {
-        sim->left--;
-        return false;
-    }
-    sim->armed = false;
-    sim->lost = true;
-    return true;
-}
-
-/* The torn length of an operation of len bytes, in [0, len). */
-static uint64_t torn_len(struct nb_flash_sim *sim, uint64_t len)
-{
-    if (!sim->tear || len == 0)
-        return 0;
-    return mix(sim->seed) % len;
-}
-
 static enum nb_err power_off(struct nb_flash_sim *sim, const char *op)
 {
     return fail(sim, NB_EIO, "flash sim: %s after a power cut", op);
@@ -151,7 +117,7 @@ static enum nb_err power_off(struct nb_flash_sim *sim, const char *op)
 static enum nb_err sim_read(void *ctx, uint64_t off, void *buf, size_t len)
 {
     struct nb_flash_sim *sim = ctx;
-    if (sim->lost)
+    if (sim->pc.lost)
         return power_off(sim, "read");
     enum nb_err err = check_range(sim, "read", off, len, 1);
     if (err != NB_OK)
@@ -191,10 +157,10 @@ static enum nb_err check_erased(struct nb_flash_sim *sim, uint64_t off, size_t l
 static enum nb_err tear_program(struct nb_flash_sim *sim, uint64_t off, const uint8_t *buf,
                                 size_t len)
 {
-    size_t t = (size_t)torn_len(sim, len);
+    size_t t = (size_t)nb__powercut_torn_len(&sim->pc, len);
     enum nb_err err = pwrite_all(sim, off, buf, t);
-    if (err == NB_OK && sim->tear && t < len) {
-        uint8_t half = (uint8_t)(buf[t] | (uint8_t)mix(sim->seed ^ 0xA5A5u));
+    if (err == NB_OK && sim->pc.tear && t < len) {
+        uint8_t half = nb__powercut_half_program(&sim->pc, buf[t]);
         err = pwrite_all(sim, off + t, &half, 1);
     }
     sim->stats.programs++;
@@ -207,14 +173,14 @@ static enum nb_err tear_program(struct nb_flash_sim *sim, uint64_t off, const ui
 static enum nb_err sim_program(void *ctx, uint64_t off, const void *buf, size_t len)
 {
     struct nb_flash_sim *sim = ctx;
-    if (sim->lost)
+    if (sim->pc.lost)
         return power_off(sim, "program");
     enum nb_err err = check_range(sim, "program", off, len, sim->geo.write_size);
     if (err == NB_OK)
         err = check_erased(sim, off, len);
     if (err != NB_OK || len == 0)
         return err;
-    if (cut_now(sim))
+    if (nb__powercut_hit(&sim->pc))
         return tear_program(sim, off, buf, len);
     err = pwrite_all(sim, off, buf, len);
     if (err != NB_OK)
@@ -238,12 +204,12 @@ static void count_erase(struct nb_flash_sim *sim, uint64_t off, uint64_t len, ui
  * some bits set back to 1, the rest keeps its old contents. */
 static enum nb_err tear_erase(struct nb_flash_sim *sim, uint64_t off, uint64_t len)
 {
-    uint64_t t = torn_len(sim, len);
+    uint64_t t = nb__powercut_torn_len(&sim->pc, len);
     enum nb_err err = fill_erased(sim, off, t);
-    if (err == NB_OK && sim->tear && t < len) {
+    if (err == NB_OK && sim->pc.tear && t < len) {
         uint8_t old;
         err = pread_all(sim, off + t, &old, 1);
-        old = (uint8_t)(old | (uint8_t)mix(sim->seed ^ 0x5A5Au));
+        old = nb__powercut_half_erase(&sim->pc, old);
         if (err == NB_OK)
             err = pwrite_all(sim, off + t, &old, 1);
     }
@@ -256,12 +222,12 @@ static enum nb_err tear_erase(struct nb_flash_sim *sim, uint64_t off, uint64_t l
 static enum nb_err sim_erase(void *ctx, uint64_t off, uint64_t len)
 {
     struct nb_flash_sim *sim = ctx;
-    if (sim->lost)
+    if (sim->pc.lost)
         return power_off(sim, "erase");
     enum nb_err err = check_range(sim, "erase", off, len, sim->geo.erase_size);
     if (err != NB_OK || len == 0)
         return err;
-    if (cut_now(sim))
+    if (nb__powercut_hit(&sim->pc))
         return tear_erase(sim, off, len);
     err = fill_erased(sim, off, len);
     if (err != NB_OK)
@@ -275,7 +241,7 @@ static enum nb_err sim_erase(void *ctx, uint64_t off, uint64_t len)
 static enum nb_err sim_sync(void *ctx)
 {
     struct nb_flash_sim *sim = ctx;
-    return sim->lost ? power_off(sim, "sync") : NB_OK;
+    return sim->pc.lost ? power_off(sim, "sync") : NB_OK;
 }
 
 static void sim_geometry(void *ctx, struct nb_flash_geometry *out)
@@ -370,26 +336,22 @@ struct nb_flash nb_flash_sim_flash(struct nb_flash_sim *sim)
 
 void nb_flash_sim_cut_after(struct nb_flash_sim *sim, uint64_t n_ops, bool tear, uint64_t seed)
 {
-    sim->armed = true;
-    sim->left = n_ops;
-    sim->tear = tear;
-    sim->seed = seed;
+    nb__powercut_arm(&sim->pc, n_ops, tear, seed);
 }
 
 void nb_flash_sim_disarm(struct nb_flash_sim *sim)
 {
-    sim->armed = false;
+    sim->pc.armed = false;
 }
 
 bool nb_flash_sim_power_lost(const struct nb_flash_sim *sim)
 {
-    return sim->lost;
+    return sim->pc.lost;
 }
 
 void nb_flash_sim_restore_power(struct nb_flash_sim *sim)
 {
-    sim->lost = false;
-    sim->armed = false;
+    nb__powercut_restore(&sim->pc);
 }
 
 void nb_flash_sim_stats(const struct nb_flash_sim *sim, struct nb_flash_sim_stats *out)

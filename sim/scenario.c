@@ -1,0 +1,222 @@
+/* Reading a scenario file (scenario.h): jansson's strict unpacking ("!":
+ * every key of an object must be known) into struct sim_scenario with
+ * defaults, then range checks that name the field. Paths are resolved
+ * against the scenario's directory. */
+#include "scenario.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+static enum nb_err bad(struct nb_diag *diag, const char *what, const json_error_t *e)
+{
+    return nb_diag_set(diag, NB_EPARSE, "scenario: %s: %s", what, e != NULL ? e->text : "invalid");
+}
+
+static bool copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = src != NULL ? strlen(src) : 0;
+    if (n >= cap)
+        return false;
+    memcpy(dst, src != NULL ? src : "", n + 1);
+    return true;
+}
+
+/* A path from the scenario: absolute as it is, else below its directory. */
+static bool resolve(const struct sim_scenario *s, char *dst, size_t cap, const char *path)
+{
+    int n =
+        path[0] == '/' ? snprintf(dst, cap, "%s", path) : snprintf(dst, cap, "%s/%s", s->dir, path);
+    return n > 0 && (size_t)n < cap;
+}
+
+/* An array of short names into names[max]. */
+static bool names(const json_t *a, char (*out)[SIM_NAME_MAX + 1], size_t max, size_t *n)
+{
+    *n = 0;
+    if (a == NULL)
+        return true;
+    if (!json_is_array(a) || json_array_size(a) > max)
+        return false;
+    for (size_t i = 0; i < json_array_size(a); i++)
+        if (!copy_str(out[(*n)++], SIM_NAME_MAX + 1, json_string_value(json_array_get(a, i))) ||
+            out[i][0] == '\0')
+            return false;
+    return true;
+}
+
+static enum nb_err load_classes(struct sim_scenario *s, const json_t *a, struct nb_diag *diag)
+{
+    json_error_t e;
+    if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > SIM_MAX_CLASSES)
+        return bad(diag, "fleet.hw_classes: 1 to 8 classes", NULL);
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        struct sim_hw_class *c = &s->classes[s->n_classes++];
+        const char *name = NULL;
+        json_t *revs = NULL;
+        json_int_t weight = 1;
+        if (json_unpack_ex(json_array_get(a, i), &e, 0, "{s:s, s?o, s?I !}", "name", &name,
+                           "revisions", &revs, "weight", &weight) != 0)
+            return bad(diag, "fleet.hw_classes", &e);
+        if (!copy_str(c->name, sizeof c->name, name) ||
+            !names(revs, c->revisions, SIM_MAX_REVISIONS, &c->n_revisions))
+            return bad(diag, "fleet.hw_classes: name or revisions", NULL);
+        if (c->n_revisions == 0)
+            c->n_revisions = copy_str(c->revisions[0], SIM_NAME_MAX + 1, "r1") ? 1 : 0;
+        if (weight < 1 || weight > 1000000)
+            return bad(diag, "fleet.hw_classes.weight: 1..1000000", NULL);
+        c->weight = (uint32_t)weight;
+    }
+    return NB_OK;
+}
+
+static enum nb_err load_fleet(struct sim_scenario *s, const json_t *o, struct nb_diag *diag)
+{
+    json_error_t e;
+    json_int_t count = 0, slot = 1 << 20, meta = 0, es = 4096, ws = 16, poll = 900, jitter = 180,
+               skew = 0, boot = 30;
+    const char *group = "sim";
+    json_t *classes = NULL;
+    if (json_unpack_ex((json_t *)o, &e, 0,
+                       "{s:I, s?s, s:o, s?I, s?I, s?I, s?I, s?I, s?I, s?I, s?I !}", "count", &count,
+                       "group", &group, "hw_classes", &classes, "slot_size", &slot, "meta_size",
+                       &meta, "erase_size", &es, "write_size", &ws, "poll_interval_s", &poll,
+                       "poll_jitter_s", &jitter, "clock_offset_max_s", &skew, "boot_s", &boot) != 0)
+        return bad(diag, "fleet", &e);
+    if (count < 1 || count > 10000000 || slot < 4096 || meta < 0 || meta > (1 << 24) || es < 512 ||
+        es > (1 << 20) || ws < 1 || ws > es || poll < 1 || poll > 7 * 86400 || jitter < 0 ||
+        jitter > 86400 || skew < 0 || skew > 86400 * 365 || boot < 0 || boot > 3600)
+        return bad(diag, "fleet: a number out of range (docs/simulator.md)", NULL);
+    if (!copy_str(s->group, sizeof s->group, group))
+        return bad(diag, "fleet.group", NULL);
+    s->count = (uint32_t)count;
+    s->slot_size = (uint64_t)slot;
+    s->meta_size = (uint32_t)meta;
+    s->erase_size = (uint32_t)es;
+    s->write_size = (uint32_t)ws;
+    s->poll_interval_s = (uint32_t)poll;
+    s->poll_jitter_s = (uint32_t)jitter;
+    s->clock_offset_max_s = (uint32_t)skew;
+    s->boot_s = (uint32_t)boot;
+    return load_classes(s, classes, diag);
+}
+
+static enum nb_err load_faults(struct sim_scenario *s, const json_t *o, struct nb_diag *diag)
+{
+    json_error_t e;
+    json_int_t window = 100;
+    int tear = 1;
+    s->tear = true;
+    if (o == NULL)
+        return NB_OK;
+    if (json_unpack_ex((json_t *)o, &e, 0, "{s?F, s?I, s?b, s?F !}", "power_cut_during_install",
+                       &s->power_cut, "cut_window_ops", &window, "tear", &tear, "drop_response",
+                       &s->drop_response) != 0)
+        return bad(diag, "faults", &e);
+    if (s->power_cut < 0 || s->power_cut > 1 || s->drop_response < 0 || s->drop_response > 0.5 ||
+        window < 1 || window > 1000000)
+        return bad(diag, "faults: probabilities in 0..1 (drop_response 0..0.5), window >= 1", NULL);
+    s->cut_window = (uint32_t)window;
+    s->tear = tear != 0;
+    return NB_OK;
+}
+
+static enum nb_err load_releases(struct sim_scenario *s, const json_t *a, struct nb_diag *diag)
+{
+    json_error_t e;
+    if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > SIM_MAX_RELEASES)
+        return bad(diag, "releases: 1 to 4 releases", NULL);
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        struct sim_release *r = &s->releases[s->n_releases++];
+        const char *bundle = NULL;
+        json_t *revs = NULL;
+        if (json_unpack_ex(json_array_get(a, i), &e, 0, "{s:s, s?F, s?o !}", "bundle", &bundle,
+                           "health_fail", &r->health_fail, "health_fail_revisions", &revs) != 0)
+            return bad(diag, "releases", &e);
+        if (!resolve(s, r->bundle, sizeof r->bundle, bundle) || r->health_fail < 0 ||
+            r->health_fail > 1 ||
+            !names(revs, r->fail_revisions, SIM_MAX_REVISIONS, &r->n_fail_revisions))
+            return bad(diag, "releases: bundle, health_fail (0..1) or health_fail_revisions", NULL);
+    }
+    return NB_OK;
+}
+
+static enum nb_err load_run(struct sim_scenario *s, const json_t *plan, const json_t *run,
+                            const json_t *expect, struct nb_diag *diag)
+{
+    json_error_t e;
+    json_int_t deploy = 0, max_v = 7 * 86400, max_w = 600, conns = 32, bricked = 0;
+    const char *mode = "virtual";
+    s->expect_updated_min = 0;
+    if ((plan != NULL && json_unpack_ex((json_t *)plan, &e, 0, "{s?I !}", "deploy", &deploy)) ||
+        (run != NULL &&
+         json_unpack_ex((json_t *)run, &e, 0, "{s?s, s?I, s?I, s?I !}", "mode", &mode,
+                        "max_virtual_s", &max_v, "max_wall_s", &max_w, "connections", &conns)) ||
+        (expect != NULL && json_unpack_ex((json_t *)expect, &e, 0, "{s?I, s?F !}", "bricked_max",
+                                          &bricked, "updated_min", &s->expect_updated_min)))
+        return bad(diag, "plan, run or expect", &e);
+    if (deploy < 0 || (size_t)deploy >= s->n_releases || max_v < 1 || max_w < 1 || conns < 1 ||
+        conns > 65536 || bricked < 0 || s->expect_updated_min < 0 || s->expect_updated_min > 1 ||
+        (strcmp(mode, "virtual") != 0 && strcmp(mode, "wall") != 0))
+        return bad(diag, "plan.deploy, run (mode virtual|wall) or expect out of range", NULL);
+    s->deploy = (size_t)deploy;
+    s->wall_clock = strcmp(mode, "wall") == 0;
+    s->max_virtual_s = (uint64_t)max_v;
+    s->max_wall_s = (uint32_t)max_w;
+    s->connections = (uint32_t)conns;
+    s->expect_bricked_max = (uint32_t)bricked;
+    return NB_OK;
+}
+
+static void set_dir(struct sim_scenario *s, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash == NULL ? 0 : (size_t)(slash - path);
+    if (slash == NULL || n >= sizeof s->dir)
+        (void)copy_str(s->dir, sizeof s->dir, ".");
+    else
+        (void)snprintf(s->dir, sizeof s->dir, "%.*s", (int)n, path);
+}
+
+static enum nb_err load_top(struct sim_scenario *s, json_t *doc, struct nb_diag *diag)
+{
+    json_error_t e;
+    const char *server = "", *token = "", *root = NULL, *factory = NULL;
+    json_int_t seed = 1;
+    json_t *fleet = NULL, *faults = NULL, *releases = NULL, *plan = NULL, *run = NULL,
+           *expect = NULL;
+    if (json_unpack_ex(doc, &e, 0, "{s?s, s?s, s?I, s:s, s:s, s:o, s?o, s:o, s?o, s?o, s?o !}",
+                       "server", &server, "token", &token, "seed", &seed, "root", &root, "factory",
+                       &factory, "fleet", &fleet, "faults", &faults, "releases", &releases, "plan",
+                       &plan, "run", &run, "expect", &expect) != 0)
+        return bad(diag, "top level", &e);
+    if (!copy_str(s->server, sizeof s->server, server) ||
+        !copy_str(s->token, sizeof s->token, token) || !resolve(s, s->root, sizeof s->root, root) ||
+        !resolve(s, s->factory, sizeof s->factory, factory))
+        return bad(diag, "server, token, root or factory too long", NULL);
+    s->seed = (uint64_t)seed;
+    enum nb_err err = load_fleet(s, fleet, diag);
+    if (err == NB_OK)
+        err = load_faults(s, faults, diag);
+    if (err == NB_OK)
+        err = load_releases(s, releases, diag);
+    if (err == NB_OK)
+        err = load_run(s, plan, run, expect, diag);
+    return err;
+}
+
+enum nb_err sim_scenario_load(const char *path, struct sim_scenario *out, struct nb_diag *diag)
+{
+    json_error_t e;
+    static struct sim_scenario s; /* large: not on the stack */
+    memset(&s, 0, sizeof s);
+    set_dir(&s, path);
+    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
+    if (doc == NULL)
+        return nb_diag_set(diag, NB_EIO, "%s:%d: %s", path, e.line, e.text);
+    enum nb_err err = load_top(&s, doc, diag);
+    json_decref(doc);
+    if (err == NB_OK)
+        *out = s;
+    return err;
+}

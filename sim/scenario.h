@@ -1,0 +1,78 @@
+/* A nobrick-sim scenario (sim/scenario.c): a JSON file (docs/simulator.md)
+ * naming the server, the fleet (count, hardware classes and revisions,
+ * flash geometry, poll settings), the factory and update releases with
+ * how their images behave, the faults to inject, the plan (which release
+ * to deploy to which group), how long to run and what must hold at the
+ * end. Parsed strictly with jansson: unknown fields are refused. */
+#ifndef SIM_SCENARIO_H
+#define SIM_SCENARIO_H
+
+#include <nobrick/err.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIM_NAME_MAX 63
+#define SIM_PATH_MAX 1023
+#define SIM_MAX_CLASSES 8
+#define SIM_MAX_REVISIONS 8
+#define SIM_MAX_RELEASES 4
+
+struct sim_hw_class {
+    char name[SIM_NAME_MAX + 1];
+    char revisions[SIM_MAX_REVISIONS][SIM_NAME_MAX + 1];
+    size_t n_revisions; /* >= 1 ("r1" when none are named) */
+    uint32_t weight;    /* share of the fleet, relative to the others */
+};
+
+/* How a release's image behaves once booted. */
+struct sim_release {
+    char bundle[SIM_PATH_MAX + 1]; /* resolved against the scenario's directory */
+    double health_fail;            /* probability its health check fails */
+    char fail_revisions[SIM_MAX_REVISIONS][SIM_NAME_MAX + 1]; /* always fails on these */
+    size_t n_fail_revisions;
+};
+
+struct sim_scenario {
+    char dir[SIM_PATH_MAX + 1]; /* the scenario file's directory */
+    char server[SIM_PATH_MAX + 1];
+    char token[SIM_NAME_MAX * 2 + 1];
+    uint64_t seed;
+    char root[SIM_PATH_MAX + 1];
+    char factory[SIM_PATH_MAX + 1];
+    /* fleet */
+    uint32_t count;
+    char group[SIM_NAME_MAX + 1];
+    struct sim_hw_class classes[SIM_MAX_CLASSES];
+    size_t n_classes;
+    uint64_t slot_size;
+    uint32_t meta_size, erase_size, write_size;
+    uint32_t poll_interval_s, poll_jitter_s;
+    uint32_t clock_offset_max_s; /* each device's wall clock is off by up to this */
+    uint32_t boot_s;             /* virtual seconds a reboot takes */
+    /* faults */
+    double power_cut;     /* probability a device's power is cut during an install */
+    uint32_t cut_window;  /* the cut hits one of the first cut_window flash operations */
+    bool tear;            /* the cut operation is torn */
+    double drop_response; /* probability a response is lost (the connection dropped) */
+    /* releases and the plan */
+    struct sim_release releases[SIM_MAX_RELEASES];
+    size_t n_releases;
+    size_t deploy; /* index of the release the plan deploys */
+    /* run */
+    bool wall_clock;        /* false: virtual time */
+    uint64_t max_virtual_s; /* give up after this much simulated time */
+    uint32_t max_wall_s;    /* ... or this much real time */
+    uint32_t connections;   /* concurrent HTTP connections */
+    /* expect */
+    uint32_t expect_bricked_max;
+    double expect_updated_min; /* fraction of the fleet */
+};
+
+/* Loads path into *out. NB_EPARSE (diag: the field) for a bad scenario,
+ * NB_EIO when the file cannot be read. */
+NB_MUST_CHECK enum nb_err sim_scenario_load(const char *path, struct sim_scenario *out,
+                                            struct nb_diag *diag);
+
+#endif
