@@ -42,8 +42,8 @@ seeder=$top/$build/nobrick-bench-seed
 lua=$top/bench/checkin.lua
 
 if [ $# -gt 0 ]; then
-  work=$1
-  mkdir -p "$work"
+  mkdir -p "$1"
+  work=$(cd "$1" && pwd) # the script works from inside it
 else
   work=$(mktemp -d)
 fi

@@ -462,10 +462,22 @@ static enum nb_err load_tls(struct http_server *h, const struct srv_config *c, s
     return NB_OK;
 }
 
+/* poll(), not epoll. libmicrohttpd 0.9.75 (Debian 12) registers connection
+ * sockets edge-triggered and reads its epoll set 128 events (MAX_EVENTS) at
+ * a time: when a call returns exactly 128, MHD_epoll() calls epoll_wait()
+ * again, with the same blocking timeout, before handling any of them. If
+ * 128 (or 256, ...) connections of one thread have a request waiting at
+ * once, as under a steady load of 128 clients, that second wait sleeps
+ * until a new event or the connection timeout, and the requests stay
+ * unread in the sockets (bench/RESULTS.md, "Server check-ins";
+ * tests/integration/test_server_burst.sh provokes it). MHD_USE_AUTO picks
+ * epoll on Linux. poll() is level-triggered and waits once per pass; its
+ * cost per pass grows with the thread's connections, which the connection
+ * limit bounds. */
 static struct MHD_Daemon *start_daemon(struct http_server *h, const struct sockaddr_in *sa)
 {
     const struct srv_config *c = &h->srv->cfg;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (h->tls_cert != NULL)
         flags |= MHD_USE_TLS;
     struct MHD_OptionItem tls[] = {

@@ -1,4 +1,4 @@
-/* The HTTP layer over libmicrohttpd (http.c): a thread pool on epoll,
+/* The HTTP layer over libmicrohttpd (http.c): a thread pool on poll(),
  * optional TLS, a routing table, request bodies accumulated with a hard cap
  * (or streamed to a temporary artifact for uploads), bearer-token checks
  * by route before any body is read, load shedding, and JSON responses and
