@@ -1,9 +1,10 @@
 /* nobrick-sim's HTTP over libcurl (net.h): one multi handle, a pool of easy
  * handles reused between requests (their connections stay in the multi's
- * cache), answers collected into a per-transfer buffer that never grows
- * past the request's cap, Retry-After read from the headers, as the real
- * agent's transport (agent/transport_curl.c) does for one request. */
+ * cache); each request and its answer go through agent/exchange_curl.c,
+ * the same code as the real agent's transport. */
 #include "net.h"
+
+#include "exchange_curl.h"
 
 #include <nobrick/alloc.h>
 
@@ -16,15 +17,9 @@
 
 struct xfer {
     CURL *easy;
-    struct curl_slist *hdr;
     void *owner;
-    uint8_t *buf;
-    size_t len, cap, max;
-    bool over;
-    uint32_t retry_after_s;
-    char url[1400];
-    char range[48];
-    struct xfer *next; /* free list */
+    struct agent_exchange x; /* the request and its answer */
+    struct xfer *next;       /* free list */
 };
 
 struct sim_net {
@@ -64,7 +59,7 @@ void sim_net_close(struct sim_net *n)
     for (struct xfer *x = n->free, *next; x != NULL; x = next) {
         next = x->next;
         curl_easy_cleanup(x->easy);
-        nb_free(x->buf);
+        agent_exchange_free(&x->x);
         nb_free(x);
     }
     if (n->mgmt != NULL)
@@ -72,48 +67,6 @@ void sim_net_close(struct sim_net *n)
     if (n->multi != NULL)
         curl_multi_cleanup(n->multi);
     nb_free(n);
-}
-
-/* The body, refused past the request's cap (the transfer then fails). */
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-    struct xfer *x = arg;
-    size_t len = size * nmemb;
-    if (len > x->max - x->len) {
-        x->over = true;
-        return 0;
-    }
-    if (x->len + len > x->cap) {
-        size_t cap = x->cap == 0 ? 4096 : x->cap;
-        while (cap < x->len + len)
-            cap *= 2;
-        cap = cap > x->max ? x->max : cap;
-        uint8_t *p = nb_realloc(x->buf, cap);
-        if (p == NULL)
-            return 0;
-        x->buf = p;
-        x->cap = cap;
-    }
-    memcpy(x->buf + x->len, data, len);
-    x->len += len;
-    return len;
-}
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
-{
-    struct xfer *x = arg;
-    size_t len = size * nmemb;
-    static const char name[] = "retry-after:";
-    if (len > sizeof name && strncasecmp(data, name, sizeof name - 1) == 0) {
-        char v[16] = "";
-        size_t k = len - (sizeof name - 1) < sizeof v - 1 ? len - (sizeof name - 1) : sizeof v - 1;
-        memcpy(v, data + sizeof name - 1, k);
-        char *end = NULL;
-        unsigned long s = strtoul(v, &end, 10);
-        if (end != v && s <= 86400)
-            x->retry_after_s = (uint32_t)s;
-    }
-    return len;
 }
 
 static struct xfer *take(struct sim_net *n)
@@ -134,60 +87,22 @@ static struct xfer *take(struct sim_net *n)
 
 static void give_back(struct sim_net *n, struct xfer *x)
 {
-    curl_slist_free_all(x->hdr);
-    x->hdr = NULL;
-    if (x->cap > KEEP_BUF) {
-        nb_free(x->buf);
-        x->buf = NULL;
-        x->cap = 0;
-    }
+    if (x->x.cap > KEEP_BUF)
+        agent_exchange_free(&x->x);
     x->next = n->free;
     n->free = x;
-}
-
-static struct curl_slist *add_header(struct curl_slist *l, const char *h)
-{
-    struct curl_slist *t = curl_slist_append(l, h);
-    return t != NULL ? t : l;
 }
 
 static void prepare(struct sim_net *n, struct xfer *x, const struct nb_agent_request *q)
 {
     CURL *c = x->easy;
-    bool absolute = strncmp(q->path, "http://", 7) == 0 || strncmp(q->path, "https://", 8) == 0;
-    (void)snprintf(x->url, sizeof x->url, "%s%s", absolute ? "" : n->base, q->path);
-    curl_easy_setopt(c, CURLOPT_URL, x->url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "nobrick-sim/0.1.0");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(c, CURLOPT_PRIVATE, x);
-    char auth[NB_AGENT_TOKEN_MAX + 32];
-    if (q->bearer != NULL) {
-        (void)snprintf(auth, sizeof auth, "Authorization: Bearer %s", q->bearer);
-        x->hdr = add_header(x->hdr, auth);
-    }
-    if (q->body != NULL) {
-        x->hdr = add_header(x->hdr, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)q->body_len);
-    }
-    x->hdr = add_header(x->hdr, "Expect:");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdr);
-    if (q->range) {
-        (void)snprintf(x->range, sizeof x->range, "%llu-%llu", (unsigned long long)q->range_first,
-                       (unsigned long long)q->range_last);
-        curl_easy_setopt(c, CURLOPT_RANGE, x->range);
-    }
-    x->len = 0;
-    x->max = q->max_body;
-    x->over = false;
-    x->retry_after_s = 0;
+    agent_exchange_prepare(&x->x, c, n->base, q);
 }
 
 enum nb_err sim_net_submit(struct sim_net *n, const struct nb_agent_request *q, void *owner)
@@ -211,23 +126,14 @@ static void finish(struct sim_net *n, CURLMsg *m, sim_net_done_fn done, void *ct
 {
     struct xfer *x = NULL;
     struct nb_agent_response r;
-    long status = 0;
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-    curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+    CURLcode rc = m->data.result; /* m is not valid after the removal */
     curl_multi_remove_handle(n->multi, m->easy_handle);
-    memset(&r, 0, sizeof r);
-    if (m->data.result != CURLE_OK) {
-        r.err = x->over                                      ? NB_ELENGTH
-                : m->data.result == CURLE_OPERATION_TIMEDOUT ? NB_ETIMEOUT
-                                                             : NB_EIO;
+    agent_exchange_finish(&x->x, x->easy, rc, &r);
+    if (rc != CURLE_OK)
         n->stats.failures++;
-    } else {
-        r.status = (int)status;
-        r.retry_after_s = x->retry_after_s;
-        r.body = x->buf;
-        r.body_len = x->len;
-        n->stats.bytes_down += x->len;
-    }
+    else
+        n->stats.bytes_down += x->x.len;
     n->in_flight--;
     done(ctx, x->owner, &r);
     give_back(n, x);
@@ -271,6 +177,12 @@ static size_t on_sink(char *data, size_t size, size_t nmemb, void *arg)
     s->len += k;
     s->out[s->len] = '\0';
     return len;
+}
+
+static struct curl_slist *add_header(struct curl_slist *l, const char *h)
+{
+    struct curl_slist *t = curl_slist_append(l, h);
+    return t != NULL ? t : l;
 }
 
 enum nb_err sim_net_call(struct sim_net *n, const char *method, const char *path, const char *token,
