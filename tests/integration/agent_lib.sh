@@ -22,15 +22,6 @@ make_fleet
 admin_token
 A=(-H "Authorization: Bearer $adm")
 
-# mkbundle OUT VERSION COUNTER SEED SIZE [FRAME]: a bundle of SIZE
-# pseudo-random (incompressible) bytes; img_sha[VERSION] = its image's hash.
-declare -A img_sha=()
-mkbundle() {
-    head -c "$5" /dev/zero | openssl enc -aes-256-ctr -nosalt -pbkdf2 -pass "pass:$4" >"$1.img"
-    "$nobrick" bundle create --image "$1.img" --version "$2" --security-counter "$3" \
-        --hw-class thermo --key rel.key --frame-size "${6:-16384}" --out "$1" >"$1.out"
-    img_sha[$2]=$(sha256sum <"$1.img" | cut -c1-64)
-}
 # upload BUNDLE: POST it as a release; sets $rel.
 upload() {
     req POST /api/v1/releases "${A[@]}" --data-binary "@$1"

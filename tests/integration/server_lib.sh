@@ -137,3 +137,15 @@ make_bundle() {
     "$nobrick" bundle create --image fw.img --version "$1" --security-counter 3 \
         --hw-class thermo --key rel.key --out "${2:-fw.nbb}" >/dev/null
 }
+
+# mkbundle OUT VERSION COUNTER SEED [SIZE [FRAME_SIZE]]: a bundle of SIZE
+# (default 200000) pseudo-random, incompressible bytes derived from SEED,
+# for hardware class thermo, signed with rel.key (make_fleet);
+# img_sha[VERSION] = its image's hash.
+declare -A img_sha=()
+mkbundle() {
+    head -c "${5:-200000}" /dev/zero | openssl enc -aes-256-ctr -nosalt -pbkdf2 -pass "pass:$4" >"$1.img"
+    "$nobrick" bundle create --image "$1.img" --version "$2" --security-counter "$3" \
+        --hw-class thermo --key rel.key --frame-size "${6:-16384}" --out "$1" >"$1.out"
+    img_sha[$2]=$(sha256sum <"$1.img" | cut -c1-64)
+}

@@ -11,11 +11,6 @@
 agent_bin="$bin/nobrick-agent"
 boot_bin="$bin/nobrick-boot"
 make_fleet
-mkbundle() { # OUT VERSION COUNTER SEED
-    head -c 200000 /dev/zero | openssl enc -aes-256-ctr -nosalt -pbkdf2 -pass "pass:$4" >"$1.img"
-    "$nobrick" bundle create --image "$1.img" --version "$2" --security-counter "$3" \
-        --hw-class thermo --key rel.key --frame-size 16384 --out "$1" >/dev/null
-}
 mkbundle v1.nbb 1.0.0 1 one
 mkbundle v2.nbb 1.2.0 2 two
 mkbundle v3.nbb 1.3.0 3 three

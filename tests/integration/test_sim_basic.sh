@@ -9,11 +9,6 @@
 . "$(dirname "$0")/server_lib.sh"
 sim_bin="$bin/nobrick-sim"
 make_fleet
-mkbundle() { # OUT VERSION COUNTER SEED
-    head -c 200000 /dev/zero | openssl enc -aes-256-ctr -nosalt -pbkdf2 -pass "pass:$4" >"$1.img"
-    "$nobrick" bundle create --image "$1.img" --version "$2" --security-counter "$3" \
-        --hw-class thermo --key rel.key --frame-size 16384 --out "$1" >/dev/null
-}
 mkbundle v1.nbb 1.0.0 1 one
 mkbundle v2.nbb 1.1.0 2 two
 start_server --poll-interval 600 --poll-jitter 120
