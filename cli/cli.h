@@ -80,6 +80,7 @@ int cli_cmd_bundle(const struct cli_global *g, int argc, char **argv);
 int cli_cmd_device(const struct cli_global *g, int argc, char **argv);
 int cli_cmd_release(const struct cli_global *g, int argc, char **argv);
 int cli_cmd_deploy(const struct cli_global *g, int argc, char **argv);
+int cli_cmd_bench(const struct cli_global *g, int argc, char **argv);
 int cli_cmd_rollout(const struct cli_global *g, int argc, char **argv);
 int cli_cmd_deployment(const struct cli_global *g, int argc, char **argv);
 int cli_cmd_token(const struct cli_global *g, int argc, char **argv);

@@ -57,6 +57,15 @@ static int print_created(const json_t *dep)
     return err == NB_OK ? CLI_EXIT_OK : cli_fail(err, NULL, "deploy");
 }
 
+int cli_deploy_create(struct cli_remote *r, long long release_id, const char *device,
+                      const char *group, json_t **dep)
+{
+    json_t *body =
+        json_pack("{s:I, s:s}", "release_id", (json_int_t)release_id,
+                  device != NULL ? "device_id" : "group", device != NULL ? device : group);
+    return cli_remote_call(r, "POST", "/api/v1/deployments", body, dep);
+}
+
 static int deploy(struct cli_remote *r, int argc, char **argv)
 {
     const char *arg = NULL, *device = NULL, *group = NULL;
@@ -74,10 +83,7 @@ static int deploy(struct cli_remote *r, int argc, char **argv)
         rc = cli_remote_parse_id(r, "release id", arg, &rel);
     if (rc != CLI_EXIT_OK)
         return rc;
-    json_t *body =
-        json_pack("{s:I, s:s}", "release_id", (json_int_t)rel,
-                  device != NULL ? "device_id" : "group", device != NULL ? device : group);
-    rc = cli_remote_call(r, "POST", "/api/v1/deployments", body, &dep);
+    rc = cli_deploy_create(r, rel, device, group, &dep);
     if (rc != CLI_EXIT_OK || r->json)
         return rc != CLI_EXIT_OK ? rc : cli_remote_print_json(dep);
     rc = print_created(dep);

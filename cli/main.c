@@ -13,6 +13,7 @@ static const struct cli_command commands[] = {
     {"device", cli_cmd_device, "the fleet's devices; provision a simulated device"},
     {"deploy", cli_cmd_deploy, "send a release to a device or a group"},
     {"deployment", cli_cmd_deployment, "list, show and cancel deployments"},
+    {"bench", cli_cmd_bench, "deploy a release to test devices and run a battery of tests"},
     {"rollout", cli_cmd_rollout, "send a release to a fleet in gated waves"},
     {"token", cli_cmd_token, "create, list and revoke API tokens"},
     {"audit", cli_cmd_audit, "the server's audit log"},

@@ -331,6 +331,7 @@ int cli_remote_call(struct cli_remote *r, const char *method, const char *path, 
         enum nb_err err = cli_http_json(r->http, method, path, body, &resp, &diag);
         if (err != NB_OK) {
             fprintf(stderr, "nobrick: %s\n", diag.msg);
+            r->unreachable = err == NB_EIO || err == NB_ETIMEOUT || err == NB_ECRYPTO;
             rc = CLI_EXIT_FAIL;
         } else {
             rc = answer_of(r, &resp, answer);

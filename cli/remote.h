@@ -24,6 +24,7 @@ struct cli_remote {
     char token_from[1100];           /* where the token came from, for hints */
     char url[512];                   /* server without a trailing '/' */
     struct cli_config conf;
+    bool unreachable; /* a call failed before the server answered */
 };
 
 /* A subcommand that talks to the server (`nobrick release list`). */
@@ -51,13 +52,20 @@ int cli_remote_parse(struct cli_remote *r, int argc, char **argv, const struct c
 
 /* One request; body (NULL: none) is consumed. On a 2xx answer, *answer is
  * its JSON (owned by the caller) and CLI_EXIT_OK is returned; otherwise the
- * failure is printed and CLI_EXIT_FAIL returned. */
+ * failure is printed and CLI_EXIT_FAIL returned (r->unreachable set when
+ * the server did not answer at all). */
 int cli_remote_call(struct cli_remote *r, const char *method, const char *path, json_t *body,
                     json_t **answer);
 
 /* As cli_remote_call, POSTing the file at file_path, streamed. */
 int cli_remote_upload(struct cli_remote *r, const char *path, const char *file_path,
                       json_t **answer);
+
+/* POST /api/v1/deployments: release_id to one device (device not NULL)
+ * or to a group; as cli_remote_call (cmd_deployment.c: `nobrick deploy`
+ * and `nobrick bench run` both deploy through it). */
+int cli_deploy_create(struct cli_remote *r, long long release_id, const char *device,
+                      const char *group, json_t **dep);
 
 /* Prints doc as indented JSON on stdout; consumes it. */
 int cli_remote_print_json(json_t *doc);

@@ -22,22 +22,6 @@ unset NOBRICK_SERVER NOBRICK_TOKEN NOBRICK_CA
 mkdir -p "$HOME" "$XDG_CONFIG_HOME/nobrick"
 export NOBRICK_SERVER=$base NOBRICK_TOKEN=$adm
 
-# run ARGS...: runs the CLI; sets $out (stdout), $err (stderr), $rc.
-run() {
-    rc=0
-    out=$("$nobrick" "$@" 2>"$work/stderr") || rc=$?
-    err=$(cat "$work/stderr")
-}
-# expect RC WHAT: the last run's exit status.
-expect() { if [ "$rc" = "$1" ]; then ok; else bad "$2: exit $rc, want $1: $out $err"; fi; }
-# has TEXT IN WHAT: a fixed string in $out or $err (IN = out|err).
-has() {
-    local v=$out
-    [ "$2" = err ] && v=$err
-    if grep -qF -- "$1" <<<"$v"; then ok; else bad "$3: '$1' not in: $v"; fi
-}
-# jq_out FILTER WHAT: the last stdout satisfies the filter.
-jq_out() { if jq -e "$1" >/dev/null 2>&1 <<<"$out"; then ok; else bad "$2: jq '$1' on: $out"; fi; }
 
 # --- tokens -------------------------------------------------------------------------------------
 run token create --role operator --name ci
