@@ -111,6 +111,11 @@ struct cli_remote;
 int bench_deploy_and_wait(struct cli_remote *r, struct bench_run *run, long timeout_s,
                           volatile const sig_atomic_t *stop);
 
+/* The monotonic clock in milliseconds, and a sleep that a signal cuts
+ * short (the caller checks its stop flag next); in bench_tests.c. */
+long bench_now_ms(void);
+void bench_nap_ms(long ms);
+
 /* ---- reports (bench_report.c) --------------------------------------------------------- */
 
 /* Escapes s for XML text and attribute values: & < > " ' as entities,

@@ -80,14 +80,14 @@ enum nb_err bench_tests_list(struct bench_run *run, const char *dir, struct nb_d
 
 /* ---- running one test -------------------------------------------------------------- */
 
-static long now_ms(void)
+long bench_now_ms(void)
 {
     struct timespec ts;
     (void)clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void nap_ms(long ms)
+void bench_nap_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
     (void)nanosleep(&ts, NULL);
@@ -122,7 +122,7 @@ static int reap(pid_t pid, long deadline_ms, volatile const sig_atomic_t *stop, 
         pid_t w = waitpid(pid, &status, WNOHANG);
         if (w == pid || (w < 0 && errno != EINTR))
             return w == pid ? status : -1;
-        long t = now_ms();
+        long t = bench_now_ms();
         if (kill_at == 0 && (t >= deadline_ms || *stop)) {
             *timed_out = !*stop;
             (void)kill(-pid, SIGTERM);
@@ -131,7 +131,7 @@ static int reap(pid_t pid, long deadline_ms, volatile const sig_atomic_t *stop, 
             (void)kill(-pid, SIGKILL);
             kill_at = t + 60000;
         }
-        nap_ms(20);
+        bench_nap_ms(20);
     }
 }
 
@@ -182,7 +182,7 @@ enum nb_err bench_test_run(const char *dir, const char *name, const struct bench
     if (fd < 0)
         return nb_diag_set(diag, NB_EIO, "test log %s: %s", env->log_path, strerror(errno));
     (void)fflush(NULL); /* the child must not write our buffers again */
-    long start = now_ms();
+    long start = bench_now_ms();
     pid_t pid = fork();
     if (pid == 0)
         child(path, env, fd);
@@ -192,7 +192,7 @@ enum nb_err bench_test_run(const char *dir, const char *name, const struct bench
     (void)setpgid(pid, pid); /* also here: kill(-pid) must find the group at once */
     bool timed_out = false;
     int status = reap(pid, start + env->timeout_s * 1000, stop, &timed_out);
-    out->duration_ms = now_ms() - start;
+    out->duration_ms = bench_now_ms() - start;
     settle(out, status, timed_out);
     if (*stop && !timed_out && out->outcome == BENCH_FAIL)
         out->outcome = BENCH_NOT_RUN; /* killed by the interruption, not failed */

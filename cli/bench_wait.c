@@ -8,17 +8,9 @@
 #include "remote.h"
 
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define POLL_MS 1000
-
-static long now_s(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec;
-}
 
 static bool is_final(const char *state)
 {
@@ -139,17 +131,11 @@ static void progress_line(const struct bench_run *run, long waited, long long pc
     memcpy(last, now, sizeof last);
 }
 
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    (void)nanosleep(&ts, NULL); /* a signal cuts it short: stop is checked next */
-}
-
 /* Polls until every device is final, the timeout, or *stop. */
 static int wait_all(struct cli_remote *r, struct bench_run *run, long timeout_s,
                     volatile const sig_atomic_t *stop)
 {
-    long start = now_s();
+    long start = bench_now_ms() / 1000;
     bool tty = isatty(STDERR_FILENO) && !r->json;
     for (;;) {
         long long pct = 0;
@@ -159,7 +145,7 @@ static int wait_all(struct cli_remote *r, struct bench_run *run, long timeout_s,
             if (rc != CLI_EXIT_OK)
                 return rc;
         }
-        long waited = now_s() - start;
+        long waited = bench_now_ms() / 1000 - start;
         progress_line(run, waited, pct, tty);
         if (count_open(run) == 0)
             return CLI_EXIT_OK;
@@ -170,7 +156,7 @@ static int wait_all(struct cli_remote *r, struct bench_run *run, long timeout_s,
             cancel_open(r, run, *stop ? "interrupted" : "timed out", waited);
             return CLI_EXIT_OK;
         }
-        nap_ms(POLL_MS);
+        bench_nap_ms(POLL_MS);
     }
 }
 
