@@ -109,6 +109,12 @@ json_t *rollout_status_json(struct srv *srv, const struct store_rollout *r,
                             const struct rollout_spec *spec, const struct rollout_plan *plan,
                             int64_t now);
 
+/* Opens the wave after r's current one (r running) now, whatever the gate
+ * says, with the operator's audit entry au. NB_ENOSPC: r is at its last
+ * wave. */
+NB_MUST_CHECK enum nb_err rollout_force_wave(struct srv *srv, const struct store_rollout *r,
+                                             const struct store_audit *au, int64_t now);
+
 /* The engine thread: a tick every interval_s seconds until stopped. */
 struct rollout_engine;
 NB_MUST_CHECK enum nb_err rollout_engine_start(struct srv *srv, uint32_t interval_s,
