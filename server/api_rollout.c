@@ -263,10 +263,10 @@ static bool approved(struct srv *srv, struct http_req *req)
         http_reply_store_error(req, err, "rollout");
     else if (missing > 0)
         http_reply_error(req, MHD_HTTP_CONFLICT, "E_APPROVAL", NULL,
-                         "rollout %lld needs approval by %s%zu other operator%s; created by %s "
-                         "('nobrick rollout approve %lld' with another token)",
-                         (long long)r.id, missing == 1 ? "a second operator (" : "", missing,
-                         missing == 1 ? ")" : "s", r.created_by, (long long)r.id);
+                         "rollout %lld needs approval by %s; created by %s ('nobrick rollout "
+                         "approve %lld' with another operator's token)",
+                         (long long)r.id, missing == 1 ? "a second operator" : "more operators",
+                         r.created_by, (long long)r.id);
     return err == NB_OK && missing == 0;
 }
 

@@ -338,7 +338,9 @@ void rollout_escalate(const struct rollout_spec *s, struct gate_result *g)
 
 bool rollout_window_allows(const struct rollout_spec *s, int64_t now)
 {
-    return !s->has_window || window_is_open(&s->window, now);
+    /* download_only: devices download outside the window, so waves open
+     * at any time and the instruction carries the window. */
+    return !s->has_window || s->download_only || window_is_open(&s->window, now);
 }
 
 void rollout_checkin_window(struct srv *srv, const struct store_assignment *a, int64_t now,

@@ -54,7 +54,7 @@ void rollout_after_abort(struct srv *srv, int64_t id, int64_t now);
 /* With auto_rollback, the gate's pause is an abort (docs/api.md). */
 void rollout_escalate(const struct rollout_spec *s, struct gate_result *g);
 
-/* May a wave open at now? Always without a window. */
+/* May a wave open at now? Always without a window or with download_only. */
 bool rollout_window_allows(const struct rollout_spec *s, int64_t now);
 
 /* What the window says about instructing assignment a at now: *hold when
