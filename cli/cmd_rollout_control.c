@@ -35,10 +35,12 @@ static int window_body(struct cli_remote *r, const struct cli_rollout_ctl *c, js
     }
     if (c->window_duration != NULL && !cli_parse_u64(c->window_duration, 60, 604800, &s))
         return cli_usage_error(r->cmd, "%s: --window-duration: seconds, 60..604800", r->cmd);
-    json_object_set_new(body, "window",
-                        json_pack("{s:s, s:I, s:s, s:b}", "cron", c->window_cron, "duration_s",
-                                  (json_int_t)s, "tz", c->window_tz != NULL ? c->window_tz : "UTC",
-                                  c->download_only));
+    json_t *w = json_object();
+    json_object_set_new(w, "cron", json_string(c->window_cron));
+    json_object_set_new(w, "duration_s", json_integer((json_int_t)s));
+    json_object_set_new(w, "tz", json_string(c->window_tz != NULL ? c->window_tz : "UTC"));
+    json_object_set_new(w, "download_only", json_boolean(c->download_only));
+    json_object_set_new(body, "window", w);
     return CLI_EXIT_OK;
 }
 
