@@ -399,9 +399,12 @@ static int rollout_status(struct cli_remote *r, int argc, char **argv)
 }
 
 static const struct cli_remote_command rollout_commands[] = {
-    {"create", rollout_create, create_usage}, {"plan", rollout_plan, create_usage},
-    {"start", rollout_start, start_usage},    {"pause", rollout_pause, pause_usage},
-    {"resume", rollout_resume, resume_usage}, {"abort", rollout_abort, abort_usage},
+    {"create", rollout_create, create_usage},
+    {"plan", rollout_plan, create_usage},
+    {"start", rollout_start, start_usage},
+    {"pause", rollout_pause, pause_usage},
+    {"resume", rollout_resume, resume_usage},
+    {"abort", rollout_abort, abort_usage},
     {"status", rollout_status, status_usage},
     {"approve", cli_rollout_approve, cli_rollout_approve_usage},
     {"rollback", cli_rollout_rollback, cli_rollout_rollback_usage},

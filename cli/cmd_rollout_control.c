@@ -28,8 +28,9 @@ static int window_body(struct cli_remote *r, const struct cli_rollout_ctl *c, js
     unsigned long long s = 3600;
     if (c->window_cron == NULL) {
         if (c->window_duration != NULL || c->window_tz != NULL || c->download_only)
-            return cli_usage_error(r->cmd, "%s: --window-duration, --window-tz and "
-                                           "--download-only need --window CRON",
+            return cli_usage_error(r->cmd,
+                                   "%s: --window-duration, --window-tz and "
+                                   "--download-only need --window CRON",
                                    r->cmd);
         return CLI_EXIT_OK;
     }
@@ -165,8 +166,8 @@ int cli_rollout_advance(struct cli_remote *r, int argc, char **argv)
     int rc = with_reason(r, argc, argv, "advance", &doc);
     if (rc != CLI_EXIT_OK || r->json)
         return rc != CLI_EXIT_OK ? rc : cli_remote_print_json(doc);
-    printf("rollout %lld is %s at wave %lld\n", cli_json_int(doc, "id"),
-           cli_json_str(doc, "state"), cli_json_int(doc, "current_wave"));
+    printf("rollout %lld is %s at wave %lld\n", cli_json_int(doc, "id"), cli_json_str(doc, "state"),
+           cli_json_int(doc, "current_wave"));
     json_decref(doc);
     return CLI_EXIT_OK;
 }

@@ -321,14 +321,9 @@ static void instruct(struct srv *srv, struct http_req *req, struct store_assignm
                      const struct store_release *r, const char *nonce, const int64_t window[2])
 {
     int64_t now = srv_now();
-    struct director_instruction in = {a->device_id,
-                                      nonce,
-                                      a->deployment_id,
-                                      r,
-                                      now,
-                                      now + (int64_t)srv->cfg.instruction_ttl_s,
-                                      window[0],
-                                      window[1]};
+    struct director_instruction in = {
+        a->device_id, nonce,    a->deployment_id, r, now, now + (int64_t)srv->cfg.instruction_ttl_s,
+        window[0],    window[1]};
     char *text = NULL;
     size_t len = 0;
     struct nb_diag diag = {{0}};

@@ -167,7 +167,7 @@ static void list(struct srv *srv, struct http_req *req)
     http_reply_json(req, MHD_HTTP_OK, json_pack("{s:o}", "rollouts", a));
 }
 
-static bool get_rollout(struct srv *srv, struct http_req *req, struct store_rollout *r)
+bool api_rollout_get(struct srv *srv, struct http_req *req, struct store_rollout *r)
 {
     int64_t id = 0;
     if (!body_parse_id(req->params[0], &id)) {
@@ -186,7 +186,7 @@ static void show(struct srv *srv, struct http_req *req)
     static _Thread_local struct rollout_spec spec;
     struct store_release rel;
     struct rollout_plan plan;
-    if (!get_rollout(srv, req, &r))
+    if (!api_rollout_get(srv, req, &r))
         return;
     enum nb_err err = rollout_spec_parse(r.spec, &spec);
     if (err == NB_OK)
@@ -219,7 +219,7 @@ static void control(struct srv *srv, struct http_req *req, const enum store_roll
                     size_t n, enum store_rollout_state to, const char *action)
 {
     static _Thread_local struct store_rollout r;
-    if (!get_rollout(srv, req, &r))
+    if (!api_rollout_get(srv, req, &r))
         return;
     char object[40], reason[STORE_TEXT_MAX + 1] = "";
     (void)snprintf(object, sizeof object, "rollout:%lld", (long long)r.id);
@@ -256,7 +256,7 @@ static bool approved(struct srv *srv, struct http_req *req)
 {
     static _Thread_local struct store_rollout r;
     size_t missing = 0;
-    if (!get_rollout(srv, req, &r))
+    if (!api_rollout_get(srv, req, &r))
         return false;
     enum nb_err err = rollout_approvals_missing(srv, &r, &missing);
     if (err != NB_OK)

@@ -10,19 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool rollout_of(struct srv *srv, struct http_req *req, struct store_rollout *r)
-{
-    int64_t id = 0;
-    if (!body_parse_id(req->params[0], &id)) {
-        http_reply_error(req, MHD_HTTP_BAD_REQUEST, "E_PARSE", "id", "not a rollout id");
-        return false;
-    }
-    enum nb_err err = srv->store.ops->rollout_get(&srv->store, id, r);
-    if (err != NB_OK)
-        http_reply_store_error(req, err, "rollout");
-    return err == NB_OK;
-}
-
 /* A required "reason" (1..STORE_TEXT_MAX characters) from the body. */
 static bool parse_reason(struct http_req *req, char reason[STORE_TEXT_MAX / 2 + 1])
 {
@@ -41,7 +28,7 @@ static void rollback(struct srv *srv, struct http_req *req)
     json_t *o = body_object(req, fields);
     bool ok = o != NULL && body_string(req, o, "release", STORE_NAME_MAX, false, version);
     json_decref(o);
-    if (!ok || !rollout_of(srv, req, &bad))
+    if (!ok || !api_rollout_get(srv, req, &bad))
         return;
     enum nb_err err =
         rollout_rollback(srv, &bad, version, req->who.actor, srv_now(), &rb, why, sizeof why);
@@ -58,7 +45,7 @@ static void rollback(struct srv *srv, struct http_req *req)
 static void approve(struct srv *srv, struct http_req *req)
 {
     static _Thread_local struct store_rollout r;
-    if (!rollout_of(srv, req, &r))
+    if (!api_rollout_get(srv, req, &r))
         return;
     if (strcmp(r.created_by, req->who.actor) == 0) {
         http_reply_error(req, MHD_HTTP_FORBIDDEN, "E_APPROVAL", NULL,
@@ -92,7 +79,7 @@ static void advance(struct srv *srv, struct http_req *req)
 {
     static _Thread_local struct store_rollout r;
     char reason[STORE_TEXT_MAX / 2 + 1] = "", object[40];
-    if (!parse_reason(req, reason) || !rollout_of(srv, req, &r))
+    if (!parse_reason(req, reason) || !api_rollout_get(srv, req, &r))
         return;
     (void)snprintf(object, sizeof object, "rollout:%lld", (long long)r.id);
     struct store_audit au = auth_audit(&req->who, srv_now(), "rollout.advance", object);

@@ -108,7 +108,7 @@ static bool consider_selected(void *arg, const struct store_device *d)
  * release (rollout_control.c), the canary list among them. */
 static enum nb_err select_rollback(struct srv *srv, struct planner *p)
 {
-    char (*ids)[STORE_ID_MAX + 1] = NULL;
+    char(*ids)[STORE_ID_MAX + 1] = NULL;
     size_t n = 0;
     enum nb_err err = rollout_rollback_members(srv, p->spec->rollback_of, &ids, &n);
     for (size_t i = 0; err == NB_OK && p->err == NB_OK && i < n; i++) {

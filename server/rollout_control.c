@@ -105,8 +105,8 @@ enum nb_err rollout_previous_release(struct srv *srv, const struct store_release
         return NB_EINVAL;
     for (size_t off = 0;; off += STORE_LIST_MAX) {
         ps.visited = 0;
-        enum nb_err err = srv->store.ops->release_list(&srv->store, STORE_LIST_MAX, off,
-                                                       consider_release, &ps);
+        enum nb_err err =
+            srv->store.ops->release_list(&srv->store, STORE_LIST_MAX, off, consider_release, &ps);
         if (err != NB_OK)
             return err;
         if (ps.visited < STORE_LIST_MAX)
@@ -250,8 +250,8 @@ static enum nb_err abort_for_rollback(struct srv *srv, const struct store_rollou
     if (bad->state != STORE_ROLLOUT_RUNNING && bad->state != STORE_ROLLOUT_PAUSED)
         return NB_OK;
     (void)snprintf(reason, sizeof reason, "aborted for its rollback by %s", actor);
-    struct store_audit au = control_audit(actor, now, "rollout.abort", bad->id,
-                                          json_pack("{s:s}", "reason", reason));
+    struct store_audit au =
+        control_audit(actor, now, "rollout.abort", bad->id, json_pack("{s:s}", "reason", reason));
     enum nb_err err = srv->store.ops->rollout_set_state(&srv->store, bad->id, bad->state,
                                                         STORE_ROLLOUT_ABORTED, reason, now, &au);
     return err == NB_EINVAL ? NB_OK : err; /* aborted meanwhile */
@@ -292,10 +292,10 @@ enum nb_err rollout_rollback(struct srv *srv, const struct store_rollout *bad, c
                    (long long)bad->id, bad_rel.version, prev.version, actor);
     (void)snprintf(r.created_by, sizeof r.created_by, "%s", actor);
     r.created_at = r.updated_at = now;
-    struct store_audit au = control_audit(
-        actor, now, "rollout.rollback", bad->id,
-        json_pack("{s:s, s:I, s:s}", "from", bad_rel.version, "release_id", (json_int_t)prev.id,
-                  "to", prev.version));
+    struct store_audit au =
+        control_audit(actor, now, "rollout.rollback", bad->id,
+                      json_pack("{s:s, s:I, s:s}", "from", bad_rel.version, "release_id",
+                                (json_int_t)prev.id, "to", prev.version));
     err = srv->store.ops->rollout_add_rollback(&srv->store, bad->id, &r, &au);
     if (err == NB_EEXIST)
         (void)snprintf(why, cap, "rollout %lld is rolled back already", (long long)bad->id);

@@ -80,10 +80,10 @@ static enum nb_err assign_wave_as(struct srv *srv, const struct store_rollout *r
     bool opens = into > r->current_wave;
     if (n > 0 || opens) {
         struct store_audit au =
-            by != NULL ? *by
-                       : engine_audit(r, now, opens ? "rollout.wave" : "rollout.join",
-                                      json_pack("{s:i, s:i}", "wave", into, "devices",
-                                                (json_int_t)n));
+            by != NULL
+                ? *by
+                : engine_audit(r, now, opens ? "rollout.wave" : "rollout.join",
+                               json_pack("{s:i, s:i}", "wave", into, "devices", (json_int_t)n));
         err = srv->store.ops->rollout_assign(&srv->store, r->id, into, ids, n, now, &au);
         if (err == NB_OK)
             srv_log(SRV_LOG_INFO, "rollout %lld: %s wave %d with %zu devices", (long long)r->id,

@@ -219,7 +219,8 @@ static enum nb_err read_window(const json_t *v, struct rollout_spec *s, const ch
                    "an object of cron (text), duration_s, tz (text) and download_only (boolean)");
     s->has_window = true;
     s->download_only = json_is_true(dl);
-    (void)snprintf(s->window.tz, sizeof s->window.tz, "%s", tz != NULL ? json_string_value(tz) : "UTC");
+    (void)snprintf(s->window.tz, sizeof s->window.tz, "%s",
+                   tz != NULL ? json_string_value(tz) : "UTC");
     (void)snprintf(s->window.cron_text, sizeof s->window.cron_text, "%s", json_string_value(cron));
     enum nb_err err = window_cron_parse(json_string_value(cron), &s->window.cron, diag);
     if (err == NB_OK)

@@ -40,8 +40,8 @@ enum nb_err sq_rollout_approve(struct store *s, int64_t id, const char *actor, i
 enum nb_err sq_rollout_approvals(struct store *s, int64_t id, size_t *n)
 {
     size_t count = 0;
-    enum nb_err err = sq_query(ctx(s), "SELECT 1 FROM rollout_approvals WHERE rollout_id = ?",
-                               NULL, NULL, &count, "i", id);
+    enum nb_err err = sq_query(ctx(s), "SELECT 1 FROM rollout_approvals WHERE rollout_id = ?", NULL,
+                               NULL, &count, "i", id);
     if (err == NB_OK)
         *n = count;
     return err;
@@ -82,32 +82,29 @@ static bool row_id(void *arg, sqlite3_stmt *st)
     return false;
 }
 
-enum nb_err sq_rollout_rollback_of(struct store *s, int64_t bad_id, int64_t *rollback_id)
+/* The integer of the one row sql finds for key; NB_ENOENT: none. */
+static enum nb_err one_id(struct store *s, const char *sql, int64_t key, int64_t *out)
 {
     size_t n = 0;
     int64_t id = 0;
-    enum nb_err err =
-        sq_query(ctx(s), "SELECT rollback_id FROM rollout_rollbacks WHERE rollout_id = ?", row_id,
-                 &id, &n, "i", bad_id);
+    enum nb_err err = sq_query(ctx(s), sql, row_id, &id, &n, "i", key);
     if (err == NB_OK && n == 0)
         err = NB_ENOENT;
     if (err == NB_OK)
-        *rollback_id = id;
+        *out = id;
     return err;
+}
+
+enum nb_err sq_rollout_rollback_of(struct store *s, int64_t bad_id, int64_t *rollback_id)
+{
+    return one_id(s, "SELECT rollback_id FROM rollout_rollbacks WHERE rollout_id = ?", bad_id,
+                  rollback_id);
 }
 
 enum nb_err sq_deployment_rollout(struct store *s, int64_t deployment_id, int64_t *rollout_id)
 {
-    size_t n = 0;
-    int64_t id = 0;
-    enum nb_err err =
-        sq_query(ctx(s), "SELECT rollout_id FROM rollout_waves WHERE deployment_id = ?", row_id,
-                 &id, &n, "i", deployment_id);
-    if (err == NB_OK && n == 0)
-        err = NB_ENOENT;
-    if (err == NB_OK)
-        *rollout_id = id;
-    return err;
+    return one_id(s, "SELECT rollout_id FROM rollout_waves WHERE deployment_id = ?", deployment_id,
+                  rollout_id);
 }
 
 /* ---- the emergency stop ------------------------------------------------------------- */

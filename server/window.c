@@ -94,7 +94,8 @@ enum nb_err window_cron_parse(const char *text, struct window_cron *out, struct 
     if (strlen(text) > WINDOW_CRON_MAX)
         return nb_diag_set(diag, NB_EPARSE, "cron: longer than %d characters", WINDOW_CRON_MAX);
     (void)snprintf(buf, sizeof buf, "%s", text);
-    for (char *t = strtok_r(buf, " \t", &save); t != NULL && n < 6; t = strtok_r(NULL, " \t", &save))
+    for (char *t = strtok_r(buf, " \t", &save); t != NULL && n < 6;
+         t = strtok_r(NULL, " \t", &save))
         part[n++] = t;
     if (n != 5)
         return nb_diag_set(diag, NB_EPARSE,
@@ -106,8 +107,8 @@ enum nb_err window_cron_parse(const char *text, struct window_cron *out, struct 
         if (err != NB_OK)
             return err;
     }
-    struct window_cron c = {bits[0],           (uint32_t)bits[1],    (uint32_t)bits[2],
-                            (uint16_t)bits[3], (uint8_t)bits[4],     part[2][0] == '*',
+    struct window_cron c = {bits[0],           (uint32_t)bits[1], (uint32_t)bits[2],
+                            (uint16_t)bits[3], (uint8_t)bits[4],  part[2][0] == '*',
                             part[4][0] == '*'};
     *out = c;
     return NB_OK;
@@ -118,11 +119,11 @@ enum nb_err window_tz_check(const char *tz, struct nb_diag *diag)
     const char *dir = getenv("TZDIR");
     char path[512];
     bool ok = tz[0] != '\0' && tz[0] != '/' && strlen(tz) <= WINDOW_TZ_MAX &&
-              strstr(tz, "..") == NULL && strspn(tz, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
-                                                     "opqrstuvwxyz0123456789/_+-") == strlen(tz);
-    (void)snprintf(path, sizeof path, "%s/%s", dir != NULL && dir[0] != '\0' ? dir
-                                                                            : "/usr/share/zoneinfo",
-                   tz);
+              strstr(tz, "..") == NULL &&
+              strspn(tz, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+                         "opqrstuvwxyz0123456789/_+-") == strlen(tz);
+    (void)snprintf(path, sizeof path, "%s/%s",
+                   dir != NULL && dir[0] != '\0' ? dir : "/usr/share/zoneinfo", tz);
     if (!ok || access(path, R_OK) != 0)
         return nb_diag_set(diag, NB_EINVAL,
                            "time zone '%s' is not in the system's zoneinfo (an IANA name such as "
@@ -144,17 +145,17 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+/* The civil date of day `days` after 1970-01-01: the UTC calendar of its midnight. */
+static bool civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
 {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+    time_t t = (time_t)(days * 86400);
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL)
+        return false;
+    *y = tm.tm_year + 1900LL;
+    *m = (unsigned)tm.tm_mon + 1;
+    *d = (unsigned)tm.tm_mday;
+    return true;
 }
 
 static bool day_matches(const struct window_cron *c, int64_t days, unsigned m, unsigned d)
@@ -182,8 +183,8 @@ static bool local_time(int64_t y, unsigned m, unsigned d, unsigned h, unsigned m
         tm.tm_min = (int)mi;
         tm.tm_isdst = dst;
         time_t t = mktime(&tm);
-        bool exact = t != (time_t)-1 && tm.tm_hour == (int)h && tm.tm_min == (int)mi &&
-                     tm.tm_mday == (int)d;
+        bool exact =
+            t != (time_t)-1 && tm.tm_hour == (int)h && tm.tm_min == (int)mi && tm.tm_mday == (int)d;
         if (exact && (!found || (int64_t)t < *out)) {
             *out = (int64_t)t;
             found = true;
@@ -201,8 +202,7 @@ static bool on_day(const struct window *w, int64_t days, int64_t now, int64_t *o
 {
     int64_t y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
-    if (!day_matches(&w->cron, days, m, d))
+    if (!civil_from_days(days, &y, &m, &d) || !day_matches(&w->cron, days, m, d))
         return false;
     for (unsigned h = 0; h < 24; h++) {
         for (unsigned mi = 0; ((w->cron.hour >> h) & 1u) && mi < 60; mi++) {
@@ -235,8 +235,8 @@ enum nb_err window_next(const struct window *w, int64_t now, int64_t *open_at, i
         time_t from = (time_t)(now - (int64_t)w->duration_s);
         struct tm tm;
         if (localtime_r(&from, &tm) != NULL) {
-            int64_t first = days_from_civil(tm.tm_year + 1900LL, (unsigned)tm.tm_mon + 1,
-                                            (unsigned)tm.tm_mday);
+            int64_t first =
+                days_from_civil(tm.tm_year + 1900LL, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday);
             for (int64_t k = 0; !found && k < SEARCH_DAYS; k++)
                 found = on_day(w, first + k, now, &at);
         }

@@ -131,8 +131,9 @@ static bool server_window_waits(struct nb_agent *a)
         nb__agent_finish_cycle(a, NB_OK);
         return true;
     }
-    nb__agent_log(a, "update %s downloaded and verified: installs in the maintenance window "
-                     "from %lld",
+    nb__agent_log(a,
+                  "update %s downloaded and verified: installs in the maintenance window "
+                  "from %lld",
                   a->instr.version, (long long)a->instr.install_after);
     a->sched_at_s = a->instr.install_after;
     struct nb_agent_event ev = nb__agent_ev(a, NB_AGENT_EV_READY);

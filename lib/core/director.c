@@ -12,8 +12,8 @@
 static const char *const top_fields[] = {
     "type", "spec", "device_id", "nonce", "deployment_id", "release", "issued_at", "expires", NULL};
 static const char *const top_fields_window[] = {
-    "type",      "spec",    "device_id",     "nonce",          "deployment_id", "release",
-    "issued_at", "expires", "install_after", "install_before", NULL};
+    "type",    "spec",          "device_id",      "nonce", "deployment_id", "release", "issued_at",
+    "expires", "install_after", "install_before", NULL};
 static const char *const release_fields[] = {"version",       "security_counter", "envelope_sha256",
                                              "bundle_sha256", "bundle_size",      NULL};
 

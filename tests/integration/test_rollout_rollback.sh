@@ -15,10 +15,7 @@
 #  5. Maintenance windows: a closed window opens no wave; a closed
 #     download-only window lets the device download but not install; an
 #     open one installs.
-. "$(dirname "$0")/agent_lib.sh"
-export HOME="$work/home" XDG_CONFIG_HOME="$work/cfg"
-unset NOBRICK_CA
-mkdir -p "$HOME" "$XDG_CONFIG_HOME/nobrick"
+. "$(dirname "$0")/rollout_lib.sh"
 
 mkbundle v0.nbb 1.0.0 1 zero 100000
 mkbundle v2.nbb 1.2.0 2 two 100000
@@ -36,30 +33,6 @@ upload v3.nbb
 rel3=$rel
 upload v4.nbb
 rel4=$rel
-cli() { rc=0; out=$("$nobrick" "$@" 2>&1) || rc=$?; }
-ro_get() {
-    req GET "/api/v1/rollouts/$1" "${A[@]}"
-    jq -r "$2" <<<"$body"
-}
-plan_ids() { jq -r --argjson w "$2" ".plan.members[] | select(.wave == \$w) | .device_id" "$1"; }
-name_of() {
-    local d
-    for d in "${devs[@]}"; do [ "${id[$d]}" != "$1" ] || echo "$d"; done
-}
-drive() {
-    local ro=$1 until=$2 rounds=$3 d r
-    for r in $(seq 1 "$rounds"); do
-        for d in "${devs[@]}"; do
-            run_agent "$d"
-            [ "$rc" -ne 5 ] || "$boot_bin" -c "$d/agent.conf" >/dev/null
-        done
-        sleep 1.2
-        req GET "/api/v1/rollouts/$ro" "${A[@]}"
-        jq -e "$until" >/dev/null <<<"$body" && return 0
-    done
-    return 1
-}
-installed() { req GET "/api/v1/devices/${id[$1]}" "${A[@]}"; jq -r .installed_version <<<"$body"; }
 audit_actions() {
     req GET "/api/v1/audit?limit=200" "${A[@]}"
     jq -r --arg o "$1" '[.entries[] | select(.object == $o) | "\(.actor)|\(.action)"] | .[]' <<<"$body"

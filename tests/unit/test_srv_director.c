@@ -77,8 +77,8 @@ static void test_signed_and_bound(void **state)
 {
     struct fixture *f = *state;
     struct store_release r = release();
-    struct director_instruction in = {"abcd", "00112233445566778899aabbccddeeff", 42, &r, 1000,
-                                      4600, 0, 0};
+    struct director_instruction in = {
+        "abcd", "00112233445566778899aabbccddeeff", 42, &r, 1000, 4600, 0, 0};
     char *text = NULL;
     size_t len = 0;
     struct nb_diag diag = {{0}};
@@ -127,8 +127,8 @@ static void test_window_spec(void **state)
     char id[65];
     memset(id, 'a', 64);
     id[64] = '\0';
-    struct director_instruction in = {id, "00112233445566778899aabbccddeeff", 42, &r, 1000, 4600,
-                                      7200, 14400};
+    struct director_instruction in = {
+        id, "00112233445566778899aabbccddeeff", 42, &r, 1000, 4600, 7200, 14400};
     char *text = NULL;
     size_t len = 0;
     struct nb_diag diag = {{0}};

@@ -84,8 +84,8 @@ static void utc_next_and_open(void **state)
 {
     (void)state;
     struct window w = make("0 2 * * *", 2 * H, "UTC");
-    assert_true(next_open(&w, JAN1) == JAN1 + 2 * H);          /* later today */
-    assert_true(next_open(&w, JAN1 + 3 * H) == JAN1 + 2 * H);  /* open now */
+    assert_true(next_open(&w, JAN1) == JAN1 + 2 * H);         /* later today */
+    assert_true(next_open(&w, JAN1 + 3 * H) == JAN1 + 2 * H); /* open now */
     assert_true(window_is_open(&w, JAN1 + 3 * H));
     assert_false(window_is_open(&w, JAN1 + 4 * H));            /* closed at 04:00 */
     assert_true(next_open(&w, JAN1 + 4 * H) == JAN1 + 26 * H); /* tomorrow */
@@ -128,8 +128,8 @@ static void berlin_dst(void **state)
         t = next_open(&w, t) + 60;
         seen[n++] = t - 60;
     }
-    static const int64_t want[8] = {-H,    -H + 1800, 0,     1800, 2 * H, 2 * H + 1800,
-                                    86400, 86400 + 1800};
+    static const int64_t want[8] = {-H,    -H + 1800,    0,     1800,
+                                    2 * H, 2 * H + 1800, 86400, 86400 + 1800};
     for (size_t i = 0; i < 8; i++)
         assert_true(seen[i] == OCT25_00Z + want[i]);
 }
@@ -141,7 +141,8 @@ static void time_zones(void **state)
     assert_int_equal(window_tz_check("Europe/Berlin", &diag), NB_OK);
     assert_int_equal(window_tz_check("UTC", &diag), NB_OK);
     assert_int_equal(window_tz_check("Europe/Atlantis", &diag), NB_EINVAL);
-    assert_non_null(strstr(diag.msg, "time zone 'Europe/Atlantis' is not in the system's zoneinfo"));
+    assert_non_null(
+        strstr(diag.msg, "time zone 'Europe/Atlantis' is not in the system's zoneinfo"));
     assert_int_equal(window_tz_check("../../etc/passwd", &diag), NB_EINVAL);
     assert_int_equal(window_tz_check("", &diag), NB_EINVAL);
 }
