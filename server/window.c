@@ -206,7 +206,7 @@ static bool on_day(const struct window *w, int64_t days, int64_t now, int64_t *o
         return false;
     for (unsigned h = 0; h < 24; h++) {
         for (unsigned mi = 0; ((w->cron.hour >> h) & 1u) && mi < 60; mi++) {
-            int64_t t;
+            int64_t t = 0;
             if (((w->cron.minute >> mi) & 1u) && local_time(y, m, d, h, mi, &t) &&
                 t + (int64_t)w->duration_s > now) {
                 *open_at = t;
