@@ -1,7 +1,9 @@
-/* `nobrick rollout create|plan|start|pause|resume|abort|status`: a release
+/* `nobrick rollout create|plan|start|pause|resume|abort|status` (and
+ * approve|rollback|advance|stop-all, cmd_rollout_control.c): a release
  * to a selection of devices in gated waves (/api/v1/rollouts). plan is a
  * dry run of create; status shows per wave the funnel and why the rollout
  * is where it is, in the gate's own words. */
+#include "cmd_rollout_control.h"
 #include "remote.h"
 #include "table.h"
 
@@ -27,7 +29,16 @@ static const char create_usage[] =
     "Gates (defaults in brackets):\n"
     "  --soak S [86400]  --success-pct P [95]  --fail-pct P [5]  --fail-min N [3]\n"
     "  --min-finished N [10]  --cum-fail-pct P [5]  --abort-pct P [0: never]\n"
-    "  --device-timeout S [7200]  --salt S [from the release: the same waves when re-created]\n";
+    "  --device-timeout S [7200]  --salt S [from the release: the same waves when re-created]\n"
+    "Control:\n"
+    "  --min-version V, --max-version V  only devices running a version in [V, V]\n"
+    "  --auto-rollback                   on abort (or a gate's pause), roll the devices\n"
+    "                                    that took it back to the previous release\n"
+    "  --rollback-to V                   the same, to release version V\n"
+    "  --approvals N [1]                 operators in all: 2 = a second one approves\n"
+    "  --window CRON --window-duration S [3600] --window-tz TZ [UTC]\n"
+    "                                    waves open and devices install only inside\n"
+    "  --download-only                   with --window: download outside, install inside\n";
 
 /* Numeric options and the JSON fields they set. */
 static const char *const num_opts[][2] = {
@@ -143,7 +154,9 @@ static int create_or_plan(struct cli_remote *r, int argc, char **argv, bool dry)
     const char *arg = NULL, *vals[N_NUM] = {NULL}, *sel[3] = {NULL}, *waves = NULL, *name = NULL,
                *salt = NULL, *canary[64];
     size_t n_canary = 0, n_pos = 0;
-    struct cli_opt opts[N_NUM + 8] = {
+    struct cli_rollout_ctl ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct cli_opt opts[N_NUM + 7 + CLI_ROLLOUT_CTL_OPTS] = {
         {"--group", &sel[0], NULL, NULL, 0, NULL},       {"--tag", &sel[1], NULL, NULL, 0, NULL},
         {"--hw-class", &sel[2], NULL, NULL, 0, NULL},    {"--waves", &waves, NULL, NULL, 0, NULL},
         {"--name", &name, NULL, NULL, 0, NULL},          {"--salt", &salt, NULL, NULL, 0, NULL},
@@ -151,13 +164,17 @@ static int create_or_plan(struct cli_remote *r, int argc, char **argv, bool dry)
     };
     for (size_t i = 0; i < N_NUM; i++)
         opts[7 + i] = (struct cli_opt){num_opts[i][0], &vals[i], NULL, NULL, 0, NULL};
-    int rc = cli_remote_parse(r, argc, argv, opts, 7 + N_NUM, &arg, 1, 1, &n_pos, "RELEASE_ID");
+    cli_rollout_ctl_opts(&ctl, &opts[7 + N_NUM]);
+    int rc = cli_remote_parse(r, argc, argv, opts, 7 + N_NUM + CLI_ROLLOUT_CTL_OPTS, &arg, 1, 1,
+                              &n_pos, "RELEASE_ID");
     if (rc != CLI_EXIT_OK)
         return rc;
     json_t *body = json_object(), *doc = NULL;
     rc = build_create(r, arg, vals, sel, canary, n_canary, body);
     if (rc == CLI_EXIT_OK && waves != NULL)
         rc = parse_waves(r, waves, body);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_rollout_ctl_body(r, &ctl, body);
     if (name != NULL)
         json_object_set_new(body, "name", json_string(name));
     if (salt != NULL)
@@ -382,10 +399,17 @@ static int rollout_status(struct cli_remote *r, int argc, char **argv)
 }
 
 static const struct cli_remote_command rollout_commands[] = {
-    {"create", rollout_create, create_usage}, {"plan", rollout_plan, create_usage},
-    {"start", rollout_start, start_usage},    {"pause", rollout_pause, pause_usage},
-    {"resume", rollout_resume, resume_usage}, {"abort", rollout_abort, abort_usage},
+    {"create", rollout_create, create_usage},
+    {"plan", rollout_plan, create_usage},
+    {"start", rollout_start, start_usage},
+    {"pause", rollout_pause, pause_usage},
+    {"resume", rollout_resume, resume_usage},
+    {"abort", rollout_abort, abort_usage},
     {"status", rollout_status, status_usage},
+    {"approve", cli_rollout_approve, cli_rollout_approve_usage},
+    {"rollback", cli_rollout_rollback, cli_rollout_rollback_usage},
+    {"advance", cli_rollout_advance, cli_rollout_advance_usage},
+    {"stop-all", cli_rollout_stop_all, cli_rollout_stop_all_usage},
 };
 
 int cli_cmd_rollout(const struct cli_global *g, int argc, char **argv)

@@ -4,13 +4,22 @@
 #define NOBRICK_SERVER_API_H
 
 #include "http.h"
+#include "store.h"
 
-extern const struct http_routes api_health_routes;     /* /healthz, /metrics */
-extern const struct http_routes api_device_routes;     /* /api/v1/device/... (devices) */
-extern const struct http_routes api_release_routes;    /* /api/v1/releases */
-extern const struct http_routes api_fleet_routes;      /* /api/v1/devices (operators) */
-extern const struct http_routes api_deployment_routes; /* /api/v1/deployments */
-extern const struct http_routes api_rollout_routes;    /* /api/v1/rollouts */
-extern const struct http_routes api_token_routes;      /* /api/v1/tokens, /api/v1/audit */
+#include <jansson.h>
+
+extern const struct http_routes api_health_routes;          /* /healthz, /metrics */
+extern const struct http_routes api_device_routes;          /* /api/v1/device/... (devices) */
+extern const struct http_routes api_release_routes;         /* /api/v1/releases */
+extern const struct http_routes api_fleet_routes;           /* /api/v1/devices (operators) */
+extern const struct http_routes api_deployment_routes;      /* /api/v1/deployments */
+extern const struct http_routes api_rollout_routes;         /* /api/v1/rollouts */
+extern const struct http_routes api_rollout_control_routes; /* rollback, approve, ... */
+extern const struct http_routes api_token_routes;           /* /api/v1/tokens, /api/v1/audit */
+
+/* A rollout as the API shows it (api_rollout.c). */
+json_t *api_rollout_json(const struct store_rollout *r);
+/* The rollout named by the path's {id} into *r; false after replying 400/404. */
+bool api_rollout_get(struct srv *srv, struct http_req *req, struct store_rollout *r);
 
 #endif

@@ -10,6 +10,7 @@
 #include "download.h"
 #include "log.h"
 #include "metrics.h"
+#include "rollout_control.h"
 
 #include <nobrick/alloc.h>
 #include <nobrick/encoding.h>
@@ -317,11 +318,12 @@ static void reply_install(const struct srv *srv, struct http_req *req,
 /* Signs the instruction for this check-in and marks a pending assignment
  * notified. */
 static void instruct(struct srv *srv, struct http_req *req, struct store_assignment *a,
-                     const struct store_release *r, const char *nonce)
+                     const struct store_release *r, const char *nonce, const int64_t window[2])
 {
     int64_t now = srv_now();
     struct director_instruction in = {
-        a->device_id, nonce, a->deployment_id, r, now, now + (int64_t)srv->cfg.instruction_ttl_s};
+        a->device_id, nonce,    a->deployment_id, r, now, now + (int64_t)srv->cfg.instruction_ttl_s,
+        window[0],    window[1]};
     char *text = NULL;
     size_t len = 0;
     struct nb_diag diag = {{0}};
@@ -387,11 +389,16 @@ static void answer_checkin(struct srv *srv, struct http_req *req, struct store_a
             http_reply_store_error(req, err, "assignment");
         else
             reply_nothing(srv, req);
-    } else if (r->withdrawn || held(srv, a)) {
-        reply_nothing(srv, req);
-    } else {
-        instruct(srv, req, a, r, in->nonce);
+        return;
     }
+    bool hold = r->withdrawn || held(srv, a);
+    int64_t window[2] = {0, 0};
+    if (!hold)
+        rollout_checkin_window(srv, a, in->c.at, &hold, &window[0], &window[1]);
+    if (hold)
+        reply_nothing(srv, req);
+    else
+        instruct(srv, req, a, r, in->nonce, window);
 }
 
 /* Records the check-in: written at once when the device reports anything

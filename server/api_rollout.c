@@ -5,6 +5,7 @@
 #include "api.h"
 #include "body.h"
 #include "rollout.h"
+#include "rollout_control.h"
 
 #include <microhttpd.h>
 #include <stdio.h>
@@ -12,7 +13,7 @@
 
 #define LIST_MEMBERS 1000 /* members a plan shows */
 
-static json_t *rollout_json(const struct store_rollout *r)
+json_t *api_rollout_json(const struct store_rollout *r)
 {
     return json_pack("{s:I, s:I, s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:I}", "id", (json_int_t)r->id,
                      "release_id", (json_int_t)r->release_id, "name", r->name, "state",
@@ -63,6 +64,9 @@ static bool parse_create(struct http_req *req, struct create_req *c)
                                          "abort_pct",
                                          "abort_min",
                                          "device_timeout_s",
+                                         "auto_rollback",
+                                         "approvals_required",
+                                         "window",
                                          NULL};
     uint64_t rel = 0;
     const char *field = NULL;
@@ -134,7 +138,7 @@ static void create(struct srv *srv, struct http_req *req)
         json_decref(p);
         http_reply_store_error(req, err, "rollout");
     } else {
-        json_t *o = rollout_json(&c.r);
+        json_t *o = api_rollout_json(&c.r);
         json_object_set_new(o, "spec", rollout_spec_json(&c.spec));
         json_object_set_new(o, "plan", p);
         http_reply_json(req, MHD_HTTP_CREATED, o);
@@ -146,7 +150,7 @@ static void create(struct srv *srv, struct http_req *req)
 
 static bool collect(void *arg, const struct store_rollout *r)
 {
-    json_array_append_new(arg, rollout_json(r));
+    json_array_append_new(arg, api_rollout_json(r));
     return true;
 }
 
@@ -163,7 +167,7 @@ static void list(struct srv *srv, struct http_req *req)
     http_reply_json(req, MHD_HTTP_OK, json_pack("{s:o}", "rollouts", a));
 }
 
-static bool get_rollout(struct srv *srv, struct http_req *req, struct store_rollout *r)
+bool api_rollout_get(struct srv *srv, struct http_req *req, struct store_rollout *r)
 {
     int64_t id = 0;
     if (!body_parse_id(req->params[0], &id)) {
@@ -182,7 +186,7 @@ static void show(struct srv *srv, struct http_req *req)
     static _Thread_local struct rollout_spec spec;
     struct store_release rel;
     struct rollout_plan plan;
-    if (!get_rollout(srv, req, &r))
+    if (!api_rollout_get(srv, req, &r))
         return;
     enum nb_err err = rollout_spec_parse(r.spec, &spec);
     if (err == NB_OK)
@@ -199,7 +203,7 @@ static void show(struct srv *srv, struct http_req *req)
         http_reply_store_error(req, NB_EIO, "rollout status");
         return;
     }
-    json_t *o = rollout_json(&r);
+    json_t *o = api_rollout_json(&r);
     json_object_set_new(o, "release_version", json_string(rel.version));
     json_object_set_new(o, "spec", rollout_spec_json(&spec));
     json_object_update(o, status);
@@ -215,7 +219,7 @@ static void control(struct srv *srv, struct http_req *req, const enum store_roll
                     size_t n, enum store_rollout_state to, const char *action)
 {
     static _Thread_local struct store_rollout r;
-    if (!get_rollout(srv, req, &r))
+    if (!api_rollout_get(srv, req, &r))
         return;
     char object[40], reason[STORE_TEXT_MAX + 1] = "";
     (void)snprintf(object, sizeof object, "rollout:%lld", (long long)r.id);
@@ -242,12 +246,35 @@ static void control(struct srv *srv, struct http_req *req, const enum store_roll
     }
     if (to == STORE_ROLLOUT_RUNNING)
         rollout_engine_wake(srv->engine);
-    http_reply_json(req, MHD_HTTP_OK, rollout_json(&r));
+    if (to == STORE_ROLLOUT_ABORTED)
+        rollout_after_abort(srv, r.id, au.at);
+    http_reply_json(req, MHD_HTTP_OK, api_rollout_json(&r));
+}
+
+/* A rollout that needs a second operator's approval does not start without it. */
+static bool approved(struct srv *srv, struct http_req *req)
+{
+    static _Thread_local struct store_rollout r;
+    size_t missing = 0;
+    if (!api_rollout_get(srv, req, &r))
+        return false;
+    enum nb_err err = rollout_approvals_missing(srv, &r, &missing);
+    if (err != NB_OK)
+        http_reply_store_error(req, err, "rollout");
+    else if (missing > 0)
+        http_reply_error(req, MHD_HTTP_CONFLICT, "E_APPROVAL", NULL,
+                         "rollout %lld needs approval by %s; created by %s ('nobrick rollout "
+                         "approve %lld' with another operator's token)",
+                         (long long)r.id, missing == 1 ? "a second operator" : "more operators",
+                         r.created_by, (long long)r.id);
+    return err == NB_OK && missing == 0;
 }
 
 static void start(struct srv *srv, struct http_req *req)
 {
     static const enum store_rollout_state from[] = {STORE_ROLLOUT_DRAFT};
+    if (!approved(srv, req))
+        return;
     control(srv, req, from, 1, STORE_ROLLOUT_RUNNING, "rollout.start");
 }
 

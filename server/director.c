@@ -8,6 +8,7 @@
 #include <nobrick/envelope.h>
 
 #include <stdio.h>
+#include <string.h>
 
 #define PAYLOAD_MAX 1024
 
@@ -27,6 +28,17 @@ static enum nb_err format_payload(const struct director_instruction *in, char *o
                      (long long)in->expires);
     if (n < 0 || (size_t)n >= cap)
         return NB_ENOSPC;
+    if (in->install_after != 0 || in->install_before != 0) {
+        /* spec 2: the spec digit, then the window before the closing brace. */
+        char *spec = strstr(out, "\"spec\":1,");
+        int m = snprintf(out + n - 1, cap - (size_t)n + 1,
+                         ",\"install_after\":%lld,\"install_before\":%lld}",
+                         (long long)in->install_after, (long long)in->install_before);
+        if (spec == NULL || m < 0 || (size_t)m >= cap - (size_t)n + 1)
+            return NB_ENOSPC;
+        spec[7] = '0' + DIRECTOR_SPEC_WINDOW;
+        n += m - 1;
+    }
     *len = (size_t)n;
     return NB_OK;
 }

@@ -5,6 +5,7 @@
  * everything it needs, so a restarted server carries on. */
 #include "rollout.h"
 #include "log.h"
+#include "rollout_control.h"
 
 #include <nobrick/alloc.h>
 
@@ -77,7 +78,7 @@ static bool take(struct planner *p, const struct store_device *d, bool canary, b
  * active, of a class the release lists and not already on its version. */
 static bool consider(struct planner *p, const struct store_device *d, bool canary)
 {
-    char why[STORE_NAME_MAX + 64];
+    char why[ROLLOUT_WHY_MAX];
     if (!canary && is_canary(p->spec, d->id))
         return true; /* taken with the canary list */
     if (d->state != STORE_DEVICE_ACTIVE)
@@ -86,6 +87,8 @@ static bool consider(struct planner *p, const struct store_device *d, bool canar
         (void)snprintf(why, sizeof why, "hardware class %s not in the release", d->hw_class);
     else if (strcmp(d->installed_version, p->rel->version) == 0)
         (void)snprintf(why, sizeof why, "already runs %s", p->rel->version);
+    else if (!rollout_version_in_range(p->spec, d->installed_version, why, sizeof why))
+        ;
     else
         return take(p, d, canary, false);
     exclude(p, d->id, why);
@@ -101,9 +104,28 @@ static bool consider_selected(void *arg, const struct store_device *d)
     return consider(p, d, false);
 }
 
+/* A rollback's devices: those of the rolled-back rollout that took its
+ * release (rollout_control.c), the canary list among them. */
+static enum nb_err select_rollback(struct srv *srv, struct planner *p)
+{
+    char(*ids)[STORE_ID_MAX + 1] = NULL;
+    size_t n = 0;
+    enum nb_err err = rollout_rollback_members(srv, p->spec->rollback_of, &ids, &n);
+    for (size_t i = 0; err == NB_OK && p->err == NB_OK && i < n; i++) {
+        struct store_device d;
+        err = srv->store.ops->device_get(&srv->store, ids[i], &d);
+        if (err == NB_OK)
+            (void)consider(p, &d, is_canary(p->spec, d.id));
+    }
+    nb_free(ids);
+    return err != NB_OK ? err : p->err;
+}
+
 static enum nb_err select_devices(struct srv *srv, struct planner *p)
 {
     struct store_device_filter f;
+    if (p->spec->rollback_of > 0)
+        return select_rollback(srv, p);
     memset(&f, 0, sizeof f);
     memcpy(f.group, p->spec->group, sizeof f.group);
     memcpy(f.tag, p->spec->tag, sizeof f.tag);

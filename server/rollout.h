@@ -17,6 +17,7 @@
 #include "gate.h"
 #include "srv.h"
 #include "wave.h"
+#include "window.h"
 
 #include <jansson.h>
 
@@ -37,6 +38,16 @@ struct rollout_spec {
     struct gate_policy gate;
     struct gate_policy canary_gate; /* the canary: one failure stops it */
     uint32_t device_timeout_s;      /* no progress for this long: timed out */
+    /* Control (rollout_control.c, docs/api.md "Rollout control"). */
+    char min_version[STORE_NAME_MAX + 1]; /* SemVer bounds of the running version, inclusive; */
+    char max_version[STORE_NAME_MAX + 1]; /* "" : none */
+    bool auto_rollback;                   /* on abort, roll back the devices that took it */
+    char rollback_version[STORE_NAME_MAX + 1]; /* to this release; "": the previous one */
+    uint32_t approvals_required;               /* operators in all, the creator included */
+    bool has_window;
+    struct window window; /* waves open and devices install only inside it */
+    bool download_only;   /* with a window: download outside it, install inside */
+    int64_t rollback_of;  /* a rollback of this rollout (set by the server); 0: none */
 };
 
 /* Reads a spec from a JSON object with the fields of POST /api/v1/rollouts
@@ -97,6 +108,12 @@ json_t *rollout_plan_json(const struct rollout_plan *plan, const struct store_re
 json_t *rollout_status_json(struct srv *srv, const struct store_rollout *r,
                             const struct rollout_spec *spec, const struct rollout_plan *plan,
                             int64_t now);
+
+/* Opens the wave after r's current one (r running) now, whatever the gate
+ * says, with the operator's audit entry au. NB_ENOSPC: r is at its last
+ * wave. */
+NB_MUST_CHECK enum nb_err rollout_force_wave(struct srv *srv, const struct store_rollout *r,
+                                             const struct store_audit *au, int64_t now);
 
 /* The engine thread: a tick every interval_s seconds until stopped. */
 struct rollout_engine;

@@ -5,6 +5,7 @@
  * (actor "engine"), so a tick cut short leaves nothing half done. */
 #include "log.h"
 #include "rollout.h"
+#include "rollout_control.h"
 
 #include <nobrick/alloc.h>
 
@@ -60,9 +61,10 @@ static bool add_member(void *arg, const struct store_rollout_member *m)
 
 /* Puts the planned devices of waves lo..hi that are not yet members into
  * wave `into` (which this opens when it is new). */
-static enum nb_err assign_wave(struct srv *srv, const struct store_rollout *r,
-                               const struct rollout_plan *plan, const struct members *ms,
-                               unsigned lo, unsigned hi, int into, int64_t now)
+static enum nb_err assign_wave_as(struct srv *srv, const struct store_rollout *r,
+                                  const struct rollout_plan *plan, const struct members *ms,
+                                  unsigned lo, unsigned hi, int into, int64_t now,
+                                  const struct store_audit *by)
 {
     const char **ids = nb_calloc(plan->n + 1, sizeof *ids);
     size_t n = 0;
@@ -78,14 +80,34 @@ static enum nb_err assign_wave(struct srv *srv, const struct store_rollout *r,
     bool opens = into > r->current_wave;
     if (n > 0 || opens) {
         struct store_audit au =
-            engine_audit(r, now, opens ? "rollout.wave" : "rollout.join",
-                         json_pack("{s:i, s:i}", "wave", into, "devices", (json_int_t)n));
+            by != NULL
+                ? *by
+                : engine_audit(r, now, opens ? "rollout.wave" : "rollout.join",
+                               json_pack("{s:i, s:i}", "wave", into, "devices", (json_int_t)n));
         err = srv->store.ops->rollout_assign(&srv->store, r->id, into, ids, n, now, &au);
         if (err == NB_OK)
             srv_log(SRV_LOG_INFO, "rollout %lld: %s wave %d with %zu devices", (long long)r->id,
                     opens ? "opened" : "joined to", into, n);
     }
     nb_free(ids);
+    return err;
+}
+
+static enum nb_err assign_wave(struct srv *srv, const struct store_rollout *r,
+                               const struct rollout_plan *plan, const struct members *ms,
+                               unsigned lo, unsigned hi, int into, int64_t now)
+{
+    return assign_wave_as(srv, r, plan, ms, lo, hi, into, now, NULL);
+}
+
+/* The members of r, sorted by id. */
+static enum nb_err load_members(struct srv *srv, const struct store_rollout *r, struct members *ms)
+{
+    enum nb_err err = srv->store.ops->rollout_members(&srv->store, r->id, add_member, ms);
+    if (err == NB_OK && ms->failed)
+        err = NB_ENOMEM;
+    if (err == NB_OK && ms->n > 0)
+        qsort(ms->ids, ms->n, sizeof ms->ids[0], by_id);
     return err;
 }
 
@@ -114,11 +136,16 @@ static enum nb_err act(struct srv *srv, const struct store_rollout *r,
     if (err != NB_OK)
         return err;
     rollout_gate(r, spec, views, now, &g);
+    rollout_escalate(spec, &g);
     if (g.decision == GATE_PAUSE)
         return set_state(srv, r, STORE_ROLLOUT_PAUSED, g.reason, now);
-    if (g.decision == GATE_ABORT)
-        return set_state(srv, r, STORE_ROLLOUT_ABORTED, g.reason, now);
-    if (g.decision == GATE_HOLD)
+    if (g.decision == GATE_ABORT) {
+        err = set_state(srv, r, STORE_ROLLOUT_ABORTED, g.reason, now);
+        if (err == NB_OK)
+            rollout_after_abort(srv, r->id, now);
+        return err;
+    }
+    if (g.decision == GATE_HOLD || !rollout_window_allows(spec, now))
         return NB_OK;
     int next = r->current_wave + 1;
     if ((size_t)next >= plan->n_waves) {
@@ -148,19 +175,36 @@ static enum nb_err tick_one(struct srv *srv, const struct store_rollout *r, int6
         srv_log(SRV_LOG_INFO, "rollout %lld: %zu devices timed out", (long long)r->id, expired);
     if (err != NB_OK || (err = rollout_plan_make(srv, &rel, &spec, r->salt, &plan)) != NB_OK)
         return err;
-    err = srv->store.ops->rollout_members(&srv->store, r->id, add_member, &ms);
-    if (err == NB_OK && ms.failed)
-        err = NB_ENOMEM;
-    if (err == NB_OK && ms.n > 0)
-        qsort(ms.ids, ms.n, sizeof ms.ids[0], by_id);
-    if (err == NB_OK && r->current_wave < 0) {
+    err = load_members(srv, r, &ms);
+    if (err == NB_OK && r->current_wave < 0 && rollout_window_allows(&spec, now)) {
         err = assign_wave(srv, r, &plan, &ms, 0, 0, 0, now); /* the start: the canary */
-    } else if (err == NB_OK) {
+    } else if (err == NB_OK && r->current_wave >= 0) {
         /* Devices that joined the selection: into the current wave, under its gate. */
         err = assign_wave(srv, r, &plan, &ms, 0, (unsigned)r->current_wave, r->current_wave, now);
         if (err == NB_OK)
             err = act(srv, r, &spec, &plan, &ms, now);
     }
+    nb_free(ms.ids);
+    rollout_plan_free(&plan);
+    return err;
+}
+
+enum nb_err rollout_force_wave(struct srv *srv, const struct store_rollout *r,
+                               const struct store_audit *au, int64_t now)
+{
+    struct rollout_spec spec;
+    struct store_release rel;
+    struct rollout_plan plan;
+    struct members ms = {NULL, 0, 0, false};
+    int next = r->current_wave + 1;
+    enum nb_err err = rollout_spec_parse(r->spec, &spec);
+    if (err == NB_OK)
+        err = srv->store.ops->release_get(&srv->store, r->release_id, &rel);
+    if (err != NB_OK || (err = rollout_plan_make(srv, &rel, &spec, r->salt, &plan)) != NB_OK)
+        return err;
+    err = (size_t)next >= plan.n_waves ? NB_ENOSPC : load_members(srv, r, &ms);
+    if (err == NB_OK)
+        err = assign_wave_as(srv, r, &plan, &ms, (unsigned)next, (unsigned)next, next, now, au);
     nb_free(ms.ids);
     rollout_plan_free(&plan);
     return err;

@@ -4,6 +4,8 @@
  * request and a spec read back from the store. */
 #include "rollout.h"
 
+#include <nobrick/release.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -149,6 +151,133 @@ static enum nb_err read_gate(const json_t *o, struct gate_policy *g, const char 
     return err;
 }
 
+/* ---- control: version range, auto-rollback, approvals, window -------------------- */
+
+static bool only_known(const json_t *sel)
+{
+    static const char *const names[] = {"group", "tag", "hw_class", "min_version", "max_version"};
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)sel, key, v)
+    {
+        size_t i = 0;
+        while (i < 5 && strcmp(names[i], key) != 0)
+            i++;
+        if (i == 5)
+            return false;
+    }
+    return true;
+}
+
+static enum nb_err get_version(const json_t *o, const char *name, char *out, const char **field,
+                               struct nb_diag *diag)
+{
+    const json_t *v = json_object_get(o, name);
+    struct nb_semver sv;
+    out[0] = '\0';
+    if (v == NULL)
+        return NB_OK;
+    if (!json_is_string(v) || json_string_length(v) > STORE_NAME_MAX ||
+        nb_semver_parse(json_string_value(v), &sv) != NB_OK)
+        return bad(field, name, diag, "a SemVer version such as 1.2.0");
+    memcpy(out, json_string_value(v), json_string_length(v) + 1);
+    return NB_OK;
+}
+
+/* auto_rollback: true, false or {"release": "VERSION"}. */
+static enum nb_err read_auto_rollback(const json_t *v, struct rollout_spec *s, const char **field,
+                                      struct nb_diag *diag)
+{
+    if (v == NULL || json_is_boolean(v)) {
+        s->auto_rollback = json_is_true(v);
+        return NB_OK;
+    }
+    if (!json_is_object(v) || json_object_size(v) != 1)
+        return bad(field, "auto_rollback", diag, "true, false or {\"release\": \"VERSION\"}");
+    s->auto_rollback = true;
+    return get_version(v, "release", s->rollback_version, field, diag) == NB_OK &&
+                   s->rollback_version[0] != '\0'
+               ? NB_OK
+               : bad(field, "auto_rollback", diag,
+                     "{\"release\": \"VERSION\"}, a SemVer version such as 1.2.0");
+}
+
+/* window: {"cron": "0 2 * * *", "duration_s": 7200, "tz": "Europe/Berlin",
+ * "download_only": false}; tz defaults to UTC. */
+static enum nb_err read_window(const json_t *v, struct rollout_spec *s, const char **field,
+                               struct nb_diag *diag)
+{
+    const json_t *cron = json_object_get(v, "cron"), *tz = json_object_get(v, "tz"),
+                 *dl = json_object_get(v, "download_only");
+    if (v == NULL || json_is_null(v))
+        return NB_OK;
+    size_t known = (size_t)(cron != NULL) + (size_t)(tz != NULL) + (size_t)(dl != NULL) +
+                   (size_t)(json_object_get(v, "duration_s") != NULL);
+    if (!json_is_object(v) || json_object_size(v) != known || !json_is_string(cron) ||
+        (tz != NULL && !json_is_string(tz)) || (dl != NULL && !json_is_boolean(dl)))
+        return bad(field, "window", diag,
+                   "an object of cron (text), duration_s, tz (text) and download_only (boolean)");
+    s->has_window = true;
+    s->download_only = json_is_true(dl);
+    (void)snprintf(s->window.tz, sizeof s->window.tz, "%s",
+                   tz != NULL ? json_string_value(tz) : "UTC");
+    (void)snprintf(s->window.cron_text, sizeof s->window.cron_text, "%s", json_string_value(cron));
+    enum nb_err err = window_cron_parse(json_string_value(cron), &s->window.cron, diag);
+    if (err == NB_OK)
+        err = window_tz_check(s->window.tz, diag);
+    if (err != NB_OK) {
+        *field = "window";
+        return NB_EPARSE;
+    }
+    return get_uint(v, "duration_s", 60, WINDOW_DURATION_MAX, 3600, &s->window.duration_s, field,
+                    diag);
+}
+
+static enum nb_err read_control(const json_t *o, const json_t *sel, struct rollout_spec *s,
+                                const char **field, struct nb_diag *diag)
+{
+    uint32_t of = 0;
+    struct nb_semver lo, hi;
+    enum nb_err err = get_version(sel, "min_version", s->min_version, field, diag);
+    if (err == NB_OK)
+        err = get_version(sel, "max_version", s->max_version, field, diag);
+    if (err == NB_OK && s->min_version[0] != '\0' && s->max_version[0] != '\0' &&
+        nb_semver_parse(s->min_version, &lo) == NB_OK &&
+        nb_semver_parse(s->max_version, &hi) == NB_OK && nb_semver_cmp(&lo, &hi) > 0)
+        err = bad(field, "max_version", diag, "below min_version");
+    if (err == NB_OK)
+        err = read_auto_rollback(json_object_get(o, "auto_rollback"), s, field, diag);
+    if (err == NB_OK)
+        err = get_uint(o, "approvals_required", 1, 5, 1, &s->approvals_required, field, diag);
+    if (err == NB_OK)
+        err = read_window(json_object_get(o, "window"), s, field, diag);
+    if (err == NB_OK)
+        err = get_uint(o, "rollback_of", 0, UINT32_MAX, 0, &of, field, diag);
+    s->rollback_of = of;
+    return err;
+}
+
+static void control_json(const struct rollout_spec *s, json_t *sel, json_t *o)
+{
+    if (s->min_version[0] != '\0')
+        json_object_set_new(sel, "min_version", json_string(s->min_version));
+    if (s->max_version[0] != '\0')
+        json_object_set_new(sel, "max_version", json_string(s->max_version));
+    json_object_set_new(o, "auto_rollback",
+                        s->rollback_version[0] != '\0'
+                            ? json_pack("{s:s}", "release", s->rollback_version)
+                            : json_boolean(s->auto_rollback));
+    json_object_set_new(o, "approvals_required", json_integer(s->approvals_required));
+    json_object_set_new(o, "window",
+                        s->has_window
+                            ? json_pack("{s:s, s:I, s:s, s:b}", "cron", s->window.cron_text,
+                                        "duration_s", (json_int_t)s->window.duration_s, "tz",
+                                        s->window.tz, "download_only", s->download_only)
+                            : json_null());
+    if (s->rollback_of > 0)
+        json_object_set_new(o, "rollback_of", json_integer(s->rollback_of));
+}
+
 enum nb_err rollout_spec_read(const json_t *o, struct rollout_spec *out, const char **field,
                               struct nb_diag *diag)
 {
@@ -156,11 +285,9 @@ enum nb_err rollout_spec_read(const json_t *o, struct rollout_spec *out, const c
     memset(&s, 0, sizeof s);
     const json_t *sel = json_object_get(o, "select");
     enum nb_err err = NB_OK;
-    if (sel != NULL && (!json_is_object(sel) ||
-                        json_object_size(sel) > (size_t)(json_object_get(sel, "group") != NULL) +
-                                                    (json_object_get(sel, "tag") != NULL) +
-                                                    (json_object_get(sel, "hw_class") != NULL)))
-        err = bad(field, "select", diag, "an object of group, tag and hw_class");
+    if (sel != NULL && (!json_is_object(sel) || !only_known(sel)))
+        err = bad(field, "select", diag,
+                  "an object of group, tag, hw_class, min_version and max_version");
     if (err == NB_OK)
         err = get_name(sel, "group", s.group, sizeof s.group, field, diag);
     if (err == NB_OK)
@@ -176,6 +303,8 @@ enum nb_err rollout_spec_read(const json_t *o, struct rollout_spec *out, const c
     if (err == NB_OK)
         err =
             get_uint(o, "device_timeout_s", 60, 7 * 86400, 7200, &s.device_timeout_s, field, diag);
+    if (err == NB_OK)
+        err = read_control(o, sel, &s, field, diag);
     s.canary_gate = s.gate;
     s.canary_gate.fail_min_count = 1;
     s.canary_gate.fail_min_finished = 1;
@@ -211,7 +340,7 @@ json_t *rollout_spec_json(const struct rollout_spec *s)
         json_object_set_new(sel, "hw_class", json_string(s->hw_class));
     for (size_t i = 0; i < s->n_canary; i++)
         json_array_append_new(canary, json_string(s->canary[i]));
-    return json_pack(
+    json_t *o = json_pack(
         "{s:o, s:o, s:o, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "select", sel,
         "canary", canary, "waves", steps_json(s), "soak_s", (json_int_t)g->soak_s, "success_pct",
         (json_int_t)(g->success_permille / 10), "fail_pct", (json_int_t)(g->fail_permille / 10),
@@ -220,6 +349,8 @@ json_t *rollout_spec_json(const struct rollout_spec *s)
         (json_int_t)g->cum_fail_min_count, "abort_pct", (json_int_t)(g->abort_permille / 10),
         "abort_min", (json_int_t)g->abort_min_count, "device_timeout_s",
         (json_int_t)s->device_timeout_s);
+    control_json(s, sel, o);
+    return o;
 }
 
 enum nb_err rollout_spec_parse(const char *text, struct rollout_spec *out)

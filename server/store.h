@@ -372,6 +372,34 @@ struct store_ops {
      * rollout: its devices that have not started are not told to. */
     NB_MUST_CHECK enum nb_err (*deployment_held)(struct store *s, int64_t deployment_id,
                                                  bool *held);
+    /* Rollout control (docs/api.md "Rollout control"). rollout_approve
+     * records actor's approval of draft rollout id: NB_EINVAL when it is
+     * not a draft, NB_EEXIST when actor approved it already; approvals
+     * counts them. */
+    NB_MUST_CHECK enum nb_err (*rollout_approve)(struct store *s, int64_t id, const char *actor,
+                                                 int64_t at, const struct store_audit *au);
+    NB_MUST_CHECK enum nb_err (*rollout_approvals)(struct store *s, int64_t id, size_t *n);
+    /* Stores r (as rollout_add) as the rollback of rollout bad_id, in one
+     * transaction; NB_EEXIST when bad_id has a rollback already. */
+    NB_MUST_CHECK enum nb_err (*rollout_add_rollback)(struct store *s, int64_t bad_id,
+                                                      struct store_rollout *r,
+                                                      const struct store_audit *au);
+    /* The rollback of rollout bad_id; NB_ENOENT when it has none. */
+    NB_MUST_CHECK enum nb_err (*rollout_rollback_of)(struct store *s, int64_t bad_id,
+                                                     int64_t *rollback_id);
+    /* The rollout whose wave deployment_id carries; NB_ENOENT: none. */
+    NB_MUST_CHECK enum nb_err (*deployment_rollout)(struct store *s, int64_t deployment_id,
+                                                    int64_t *rollout_id);
+    /* The emergency stop, in one transaction: every running rollout
+     * paused with reason, and the pending assignments of deployments that
+     * are not rollouts cancelled (code E_STOPPED); one audit entry per
+     * rollout (rollout.stop) and per deployment (deployment.stop), from
+     * tmpl (actor, at) with detail {"reason": reason_json}, reason_json
+     * being reason escaped as a JSON string body. At most 1000 of each. */
+    NB_MUST_CHECK enum nb_err (*stop_all)(struct store *s, const char *reason,
+                                          const char *reason_json, int64_t at,
+                                          const struct store_audit *tmpl, size_t *rollouts,
+                                          size_t *deployments);
 };
 
 struct store {

@@ -77,6 +77,11 @@ static const char *const migrations[] = {
     "CREATE TABLE rollout_waves(rollout_id INTEGER NOT NULL REFERENCES rollouts(id),"
     " wave INTEGER NOT NULL, deployment_id INTEGER NOT NULL UNIQUE REFERENCES deployments(id),"
     " opened_at INTEGER NOT NULL, PRIMARY KEY(rollout_id, wave));",
+    /* rollout control: approvals, rollback links, windows (windows live in the spec) */
+    "CREATE TABLE rollout_approvals(rollout_id INTEGER NOT NULL REFERENCES rollouts(id),"
+    " actor TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY(rollout_id, actor));"
+    "CREATE TABLE rollout_rollbacks(rollout_id INTEGER PRIMARY KEY REFERENCES rollouts(id),"
+    " rollback_id INTEGER NOT NULL UNIQUE REFERENCES rollouts(id));",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -522,6 +527,12 @@ static const struct store_ops sqlite_ops = {
     .rollout_members = sq_rollout_members,
     .rollout_expire = sq_rollout_expire,
     .deployment_held = sq_deployment_held,
+    .rollout_approve = sq_rollout_approve,
+    .rollout_approvals = sq_rollout_approvals,
+    .rollout_add_rollback = sq_rollout_add_rollback,
+    .rollout_rollback_of = sq_rollout_rollback_of,
+    .deployment_rollout = sq_deployment_rollout,
+    .stop_all = sq_stop_all,
 };
 
 enum nb_err store_sqlite_open(const char *path, struct store *out, struct nb_diag *diag)

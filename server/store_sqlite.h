@@ -138,4 +138,15 @@ enum nb_err sq_deployment_held(struct store *s, int64_t deployment_id, bool *hel
     "deployment_id, device_id, release_id, state, progress, code, message, updated_at"
 void sq_read_assignment(sqlite3_stmt *st, int first_col, struct store_assignment *a);
 
+/* store_sqlite_control.c */
+enum nb_err sq_rollout_approve(struct store *s, int64_t id, const char *actor, int64_t at,
+                               const struct store_audit *au);
+enum nb_err sq_rollout_approvals(struct store *s, int64_t id, size_t *n);
+enum nb_err sq_rollout_add_rollback(struct store *s, int64_t bad_id, struct store_rollout *r,
+                                    const struct store_audit *au);
+enum nb_err sq_rollout_rollback_of(struct store *s, int64_t bad_id, int64_t *rollback_id);
+enum nb_err sq_deployment_rollout(struct store *s, int64_t deployment_id, int64_t *rollout_id);
+enum nb_err sq_stop_all(struct store *s, const char *reason, const char *reason_json, int64_t at,
+                        const struct store_audit *tmpl, size_t *rollouts, size_t *deployments);
+
 #endif

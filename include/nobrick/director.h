@@ -23,6 +23,10 @@
 #include <stdint.h>
 
 #define NB_DIRECTOR_SPEC 1
+/* Spec 2: spec 1 and, last, "install_after" and "install_before" (UNIX
+ * seconds): a maintenance window the install must fall in (download
+ * before it is fine). */
+#define NB_DIRECTOR_SPEC_WINDOW 2
 #define NB_DIRECTOR_NONCE_MAX 128 /* hex characters */
 #define NB_DIRECTOR_PAYLOAD_MAX 4096
 /* Envelope text of one instruction: a small payload and a few signatures. */
@@ -38,6 +42,8 @@ struct nb_director {
     uint8_t bundle_sha256[NB_SHA256_LEN];
     uint64_t bundle_size;
     int64_t issued_at, expires;
+    int spec;                              /* 1, or 2 with the window */
+    int64_t install_after, install_before; /* spec 2: the install window; else 0, 0 */
 };
 
 /* What the device expects of this check-in's instruction. */
@@ -51,7 +57,7 @@ struct nb_director_expect {
 
 /* Parses a director payload strictly (not an envelope): NB_EPARSE for
  * malformed JSON, duplicate, missing or unknown fields, wrong types, type
- * other than "director", spec other than 1, bad hex, a version that is not
+ * other than "director", spec other than 1 and 2, bad hex, a version that is not
  * SemVer, expires not after issued_at; NB_ELENGTH past a cap. *out is written
  * only on success. Only call it on verified bytes (nb_director_verify). */
 NB_MUST_CHECK enum nb_err nb_director_parse(const uint8_t *payload, size_t len,

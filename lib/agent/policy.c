@@ -112,9 +112,42 @@ void nb__agent_progress_event(struct nb_agent *a)
     nb__agent_emit(a, &ev);
 }
 
+/* The server's maintenance window (director spec 2), for policy auto:
+ * true when the install waits for it (a hold until install_after) or the
+ * window has passed (the cycle ends; the next check-in brings the next
+ * window). A device that does not know the time installs only when told
+ * again inside a window it can place: here, never. */
+static bool server_window_waits(struct nb_agent *a)
+{
+    int64_t now_s = 0;
+    if (a->instr.install_before == 0 || a->approved || a->cfg.policy != NB_AGENT_POLICY_AUTO)
+        return false;
+    bool known = a->env.clock.ops->unix_s(a->env.clock.ctx, &now_s) == NB_OK;
+    if (known && now_s >= a->instr.install_after && now_s < a->instr.install_before)
+        return false;
+    if (!known || now_s >= a->instr.install_before) {
+        nb__agent_log(a, "update %s downloaded: its maintenance window is %s; not installed",
+                      a->instr.version, known ? "over" : "unknown (no clock)");
+        nb__agent_finish_cycle(a, NB_OK);
+        return true;
+    }
+    nb__agent_log(a,
+                  "update %s downloaded and verified: installs in the maintenance window "
+                  "from %lld",
+                  a->instr.version, (long long)a->instr.install_after);
+    a->sched_at_s = a->instr.install_after;
+    struct nb_agent_event ev = nb__agent_ev(a, NB_AGENT_EV_READY);
+    nb__agent_emit(a, &ev);
+    a->phase = NB_AGENT_PHASE_READY;
+    a->state = NB__S_HOLD;
+    return true;
+}
+
 void nb__agent_downloaded(struct nb_agent *a)
 {
     a->downloaded = true;
+    if (server_window_waits(a))
+        return;
     if (a->approved || a->cfg.policy == NB_AGENT_POLICY_AUTO) {
         nb__agent_install_go(a);
         return;

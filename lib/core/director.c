@@ -11,6 +11,9 @@
 
 static const char *const top_fields[] = {
     "type", "spec", "device_id", "nonce", "deployment_id", "release", "issued_at", "expires", NULL};
+static const char *const top_fields_window[] = {
+    "type",    "spec",          "device_id",      "nonce", "deployment_id", "release", "issued_at",
+    "expires", "install_after", "install_before", NULL};
 static const char *const release_fields[] = {"version",       "security_counter", "envelope_sha256",
                                              "bundle_sha256", "bundle_size",      NULL};
 
@@ -99,18 +102,33 @@ static enum nb_err parse_release(const json_t *o, struct nb_director *d, struct 
     return err;
 }
 
+static enum nb_err get_window(const json_t *doc, struct nb_director *d, struct nb_diag *diag)
+{
+    enum nb_err err = get_int(doc, "install_after", 0, &d->install_after, diag);
+    if (err == NB_OK)
+        err = get_int(doc, "install_before", 0, &d->install_before, diag);
+    if (err == NB_OK && d->install_before <= d->install_after)
+        err = nb_diag_set(diag, NB_EPARSE, "director: install_before is not after install_after");
+    return err;
+}
+
 static enum nb_err parse_doc(const json_t *doc, struct nb_director *d, struct nb_diag *diag)
 {
     int64_t spec = 0;
     uint8_t id[NB_SHA256_LEN];
-    enum nb_err err = check_fields(doc, "payload", top_fields, diag);
+    enum nb_err err = get_int(doc, "spec", 0, &spec, diag);
+    if (err == NB_OK && spec != NB_DIRECTOR_SPEC && spec != NB_DIRECTOR_SPEC_WINDOW)
+        err = nb_diag_set(diag, NB_EPARSE, "director: spec %lld, this device knows %d and %d",
+                          (long long)spec, NB_DIRECTOR_SPEC, NB_DIRECTOR_SPEC_WINDOW);
+    if (err == NB_OK)
+        err = check_fields(doc, "payload",
+                           spec == NB_DIRECTOR_SPEC_WINDOW ? top_fields_window : top_fields, diag);
     const json_t *type = json_object_get(doc, "type");
     if (err == NB_OK && (!json_is_string(type) || strcmp(json_string_value(type), "director")))
         err = nb_diag_set(diag, NB_EPARSE, "director: field 'type': not \"director\"");
-    if (err == NB_OK && (err = get_int(doc, "spec", 0, &spec, diag)) == NB_OK &&
-        spec != NB_DIRECTOR_SPEC)
-        err = nb_diag_set(diag, NB_EPARSE, "director: spec %lld, this device knows %d",
-                          (long long)spec, NB_DIRECTOR_SPEC);
+    d->spec = (int)spec;
+    if (err == NB_OK && spec == NB_DIRECTOR_SPEC_WINDOW)
+        err = get_window(doc, d, diag);
     if (err == NB_OK)
         err = get_text(doc, "device_id", NB_KEYID_MAX, d->device_id, diag);
     if (err == NB_OK && nb_hex_decode(d->device_id, strlen(d->device_id), id, sizeof id) != NB_OK)

@@ -8,10 +8,7 @@
 #     pauses at its first wave: only the canary and that wave were touched,
 #     the rest still run the good release; status says why in words.
 #     resume pauses again (the gate still fails); abort cancels the rest.
-. "$(dirname "$0")/agent_lib.sh"
-export HOME="$work/home" XDG_CONFIG_HOME="$work/cfg"
-unset NOBRICK_CA
-mkdir -p "$HOME" "$XDG_CONFIG_HOME/nobrick"
+. "$(dirname "$0")/rollout_lib.sh"
 
 mkbundle v1.nbb 1.0.0 1 one 100000
 mkbundle v2.nbb 1.2.0 2 two 100000
@@ -24,37 +21,6 @@ upload v2.nbb
 rel2=$rel
 upload v3.nbb
 rel3=$rel
-cli() { rc=0; out=$("$nobrick" "$@" 2>&1) || rc=$?; }
-
-# ro_get RO FILTER: jq FILTER on GET /api/v1/rollouts/RO.
-ro_get() {
-    req GET "/api/v1/rollouts/$1" "${A[@]}"
-    jq -r "$2" <<<"$body"
-}
-# members RO WAVE: the ids the plan of rollout RO puts in WAVE.
-plan_ids() { jq -r --argjson w "$2" ".plan.members[] | select(.wave == \$w) | .device_id" "$1"; }
-name_of() {
-    local d
-    for d in "${devs[@]}"; do [ "${id[$d]}" != "$1" ] || echo "$d"; done
-}
-# drive RO UNTIL_JQ ROUNDS [SKIP...]: rounds of one agent run per device
-# (and a boot when it asks), until the rollout satisfies UNTIL_JQ.
-drive() {
-    local ro=$1 until=$2 rounds=$3 d r
-    shift 3
-    for r in $(seq 1 "$rounds"); do
-        for d in "${devs[@]}"; do
-            [[ " $* " == *" $d "* ]] && continue
-            run_agent "$d"
-            [ "$rc" -ne 5 ] || "$boot_bin" -c "$d/agent.conf" >/dev/null
-        done
-        sleep 1.2
-        req GET "/api/v1/rollouts/$ro" "${A[@]}"
-        jq -e "$until" >/dev/null <<<"$body" && return 0
-    done
-    return 1
-}
-installed() { req GET "/api/v1/devices/${id[$1]}" "${A[@]}"; jq -r .installed_version <<<"$body"; }
 
 # --- 1. a good release, canary -> 100 %, a restart and an offline device -------
 cli --json rollout plan "$rel2" --group fleet --canary "${id[d1]}" --waves 3,100% --soak 1

@@ -4,6 +4,8 @@
  * deployment and release it was made for. */
 #include "director.h"
 
+#include <nobrick/director.h>
+
 #include <nobrick/alloc.h>
 #include <nobrick/envelope.h>
 #include <nobrick/keyfile.h>
@@ -75,8 +77,8 @@ static void test_signed_and_bound(void **state)
 {
     struct fixture *f = *state;
     struct store_release r = release();
-    struct director_instruction in = {"abcd", "00112233445566778899aabbccddeeff", 42, &r, 1000,
-                                      4600};
+    struct director_instruction in = {
+        "abcd", "00112233445566778899aabbccddeeff", 42, &r, 1000, 4600, 0, 0};
     char *text = NULL;
     size_t len = 0;
     struct nb_diag diag = {{0}};
@@ -116,10 +118,53 @@ static void test_signed_and_bound(void **state)
     nb_free(text);
 }
 
+/* A download-only window: spec 2 with install_after and install_before,
+ * which the device-side parser reads back; without one, spec 1. */
+static void test_window_spec(void **state)
+{
+    struct fixture *f = *state;
+    struct store_release r = release();
+    char id[65];
+    memset(id, 'a', 64);
+    id[64] = '\0';
+    struct director_instruction in = {
+        id, "00112233445566778899aabbccddeeff", 42, &r, 1000, 4600, 7200, 14400};
+    char *text = NULL;
+    size_t len = 0;
+    struct nb_diag diag = {{0}};
+    assert_int_equal(director_sign(&f->signer, &in, &text, &len, &diag), NB_OK);
+    uint8_t *scratch = nb_malloc(NB_ENVELOPE_SCRATCH_LEN);
+    struct nb_envelope *env = nb_malloc(sizeof *env);
+    assert_int_equal(
+        nb_envelope_parse((const uint8_t *)text, len, scratch, NB_ENVELOPE_SCRATCH_LEN, env, &diag),
+        NB_OK);
+    struct nb_director d;
+    assert_int_equal(nb_director_parse(env->payload, env->payload_len, &d, &diag), NB_OK);
+    assert_int_equal(d.spec, 2);
+    assert_int_equal(d.install_after, 7200);
+    assert_int_equal(d.install_before, 14400);
+    assert_int_equal(d.deployment_id, 42);
+    assert_int_equal(d.expires, 4600);
+    nb_free(text);
+    in.install_after = in.install_before = 0;
+    assert_int_equal(director_sign(&f->signer, &in, &text, &len, &diag), NB_OK);
+    assert_int_equal(
+        nb_envelope_parse((const uint8_t *)text, len, scratch, NB_ENVELOPE_SCRATCH_LEN, env, &diag),
+        NB_OK);
+    assert_int_equal(nb_director_parse(env->payload, env->payload_len, &d, &diag), NB_OK);
+    assert_int_equal(d.spec, 1);
+    assert_int_equal(d.install_after, 0);
+    assert_int_equal(d.install_before, 0);
+    nb_free(env);
+    nb_free(scratch);
+    nb_free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_signed_and_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_window_spec, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
