@@ -12,5 +12,6 @@ extern const struct http_routes api_fleet_routes;      /* /api/v1/devices (opera
 extern const struct http_routes api_deployment_routes; /* /api/v1/deployments */
 extern const struct http_routes api_rollout_routes;    /* /api/v1/rollouts */
 extern const struct http_routes api_token_routes;      /* /api/v1/tokens, /api/v1/audit */
+extern const struct http_routes api_root_routes;       /* /api/v1/roots, /api/v1/device/roots */
 
 #endif
