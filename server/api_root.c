@@ -45,8 +45,8 @@ static void publish(struct srv *srv, struct http_req *req)
                          "field 'root': the signed root file's text, as a string");
     } else if (o != NULL) {
         const uint8_t *text = (const uint8_t *)json_string_value(t);
-        enum nb_err err = srv_roots_publish(srv->roots, text, json_string_length(t), srv_now(),
-                                            accepted, &diag);
+        enum nb_err err =
+            srv_roots_publish(srv->roots, text, json_string_length(t), srv_now(), accepted, &diag);
         struct store_audit au = auth_audit(&req->who, srv_now(), "root.publish", "root");
         if (err == NB_OK) {
             (void)snprintf(au.object, sizeof au.object, "root:%u", (unsigned)accepted->version);
@@ -102,7 +102,8 @@ static void device_root(struct srv *srv, struct http_req *req)
         return;
     }
     struct MHD_Response *r =
-        err == NB_OK ? MHD_create_response_from_buffer_with_free_callback(len, text, nb_free) : NULL;
+        err == NB_OK ? MHD_create_response_from_buffer_with_free_callback(len, text, nb_free)
+                     : NULL;
     if (r == NULL) {
         nb_free(text);
         http_reply_store_error(req, NB_ENOMEM, "root");
@@ -116,8 +117,7 @@ static void device_root(struct srv *srv, struct http_req *req)
 static const struct http_route routes[] = {
     {"POST", "/api/v1/roots", HTTP_AUTH, STORE_ROLE_ADMIN, HTTP_BODY_JSON, publish},
     {"GET", "/api/v1/roots", HTTP_AUTH, STORE_ROLE_VIEWER, HTTP_BODY_NONE, show},
-    {"GET", "/api/v1/device/roots/{}", HTTP_PUBLIC, STORE_ROLE_DEVICE, HTTP_BODY_NONE,
-     device_root},
+    {"GET", "/api/v1/device/roots/{}", HTTP_PUBLIC, STORE_ROLE_DEVICE, HTTP_BODY_NONE, device_root},
 };
 
 const struct http_routes api_root_routes = {routes, sizeof routes / sizeof routes[0]};

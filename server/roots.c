@@ -144,8 +144,8 @@ uint32_t srv_roots_first(struct srv_roots *r)
     return r->first; /* set once at open */
 }
 
-static enum nb_err publish_locked(struct srv_roots *r, const uint8_t *text, size_t len,
-                                  int64_t now, struct nb_root *out, struct nb_diag *diag)
+static enum nb_err publish_locked(struct srv_roots *r, const uint8_t *text, size_t len, int64_t now,
+                                  struct nb_root *out, struct nb_diag *diag)
 {
     char path[1100];
     struct nb_root next;
@@ -154,8 +154,8 @@ static enum nb_err publish_locked(struct srv_roots *r, const uint8_t *text, size
                            "this server keeps %d roots after its anchor: restart it with a newer "
                            "--root",
                            SRV_ROOTS_MAX);
-    enum nb_err err = nb_root_step(&r->newest, text, len, r->scratch, sizeof r->scratch, &next,
-                                   diag);
+    enum nb_err err =
+        nb_root_step(&r->newest, text, len, r->scratch, sizeof r->scratch, &next, diag);
     if (err == NB_OK)
         err = nb_root_check_expiry(&next, now, diag);
     if (err == NB_OK && (err = root_path(r, next.version, path, sizeof path)) == NB_OK)

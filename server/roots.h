@@ -26,9 +26,8 @@ struct srv_roots;
 /* Loads the anchor (anchor_path: verified with its own keys, unexpired)
  * and the roots stored under data_dir/roots that chain from it. A stored
  * root that does not chain stops the start-up with its file named. */
-NB_MUST_CHECK enum nb_err srv_roots_open(const char *anchor_path, const char *data_dir,
-                                         int64_t now, struct srv_roots **out,
-                                         struct nb_diag *diag);
+NB_MUST_CHECK enum nb_err srv_roots_open(const char *anchor_path, const char *data_dir, int64_t now,
+                                         struct srv_roots **out, struct nb_diag *diag);
 void srv_roots_close(struct srv_roots *r);
 
 /* A copy of the newest root. */
@@ -43,8 +42,7 @@ uint32_t srv_roots_first(struct srv_roots *r);
  * (NB_EEXPIRED), then stored; *out is the accepted root. Nothing changes
  * on failure. */
 NB_MUST_CHECK enum nb_err srv_roots_publish(struct srv_roots *r, const uint8_t *text, size_t len,
-                                            int64_t now, struct nb_root *out,
-                                            struct nb_diag *diag);
+                                            int64_t now, struct nb_root *out, struct nb_diag *diag);
 
 /* A copy of version's envelope text (nb_free it): NB_ENOENT when it is not
  * served here. */

@@ -53,7 +53,7 @@ struct srv {
     struct srv_seen seen; /* coalesced last-seen times of check-ins */
     struct artifacts arts;
     struct nb_signer director;
-    struct srv_roots *roots; /* the anchor and the published versions */
+    struct srv_roots *roots;       /* the anchor and the published versions */
     struct rollout_engine *engine; /* NULL when not running */
 };
 

@@ -272,10 +272,10 @@ struct nb_agent {
     int64_t declined_dep;  /* cancelled: not offered again until restart or retry (-1: none) */
     enum nb_err last_error;
     /* the root walk and the endpoints (agent_trust.c) */
-    uint32_t root_target; /* the server's newest root version */
-    uint32_t root_steps;  /* roots accepted in this walk (at most NB_ROOT_MAX_STEPS) */
-    bool root_recheck;    /* the check-in brought an instruction: check in again after */
-    uint32_t endpoint;    /* index of the endpoint in use (nb_agent_endpoint) */
+    uint32_t root_target;    /* the server's newest root version */
+    uint32_t root_steps;     /* roots accepted in this walk (at most NB_ROOT_MAX_STEPS) */
+    bool root_recheck;       /* the check-in brought an instruction: check in again after */
+    uint32_t endpoint;       /* index of the endpoint in use (nb_agent_endpoint) */
     uint32_t endpoint_polls; /* polls completed on a fallback endpoint */
     char abs_url[NB_ENDPOINT_MAX + NB_AGENT_URL_MAX + 1]; /* a request to a root endpoint */
 };

@@ -13,9 +13,9 @@
 #define RETRY_AFTER_MAX_S (24u * 3600) /* a server cannot park a device longer */
 
 static const char *const state_names[NB__S_COUNT] = {
-    "start-up", "wait",   "enrol",  "challenge", "token",  "owed report", "check-in", "metadata",
-    "frame",    "finish", "report", "health",    "reboot", "done",        "hold",     "countdown",
-    "root"};
+    "start-up", "wait",     "enrol", "challenge", "token",  "owed report",
+    "check-in", "metadata", "frame", "finish",    "report", "health",
+    "reboot",   "done",     "hold",  "countdown", "root"};
 
 void nb_agent_init(struct nb_agent *a, const struct nb_agent_config *cfg,
                    const struct nb_agent_env *env)

@@ -161,8 +161,7 @@ void nb__agent_endpoint_poll(struct nb_agent *a)
 bool nb__agent_root_behind(struct nb_agent *a, uint64_t root_version, bool had_instruction)
 {
     const struct nb_root *r = a->env.root;
-    if (a->env.trust == NULL || r == NULL || root_version <= r->version ||
-        root_version > INT32_MAX)
+    if (a->env.trust == NULL || r == NULL || root_version <= r->version || root_version > INT32_MAX)
         return false;
     nb__agent_log(a, "check-in: the server's root is v%u, this device's v%u: walking the chain",
                   (unsigned)root_version, (unsigned)r->version);
@@ -185,8 +184,8 @@ bool nb__agent_build_root(struct nb_agent *a, struct nb_agent_action *out)
 static void root_refused(struct nb_agent *a, enum nb_err err, const struct nb_diag *why)
 {
     char msg[200]; /* with the code's name, it fits last_result */
-    (void)snprintf(msg, sizeof msg, "root v%u refused: %.160s",
-                   (unsigned)a->env.root->version + 1, why->msg[0] ? why->msg : nb_strerror(err));
+    (void)snprintf(msg, sizeof msg, "root v%u refused: %.160s", (unsigned)a->env.root->version + 1,
+                   why->msg[0] ? why->msg : nb_strerror(err));
     nb__agent_log(a, "%s (%s); the device stays at root v%u", msg, nb_errname(err),
                   (unsigned)a->env.root->version);
     if (err == NB_EIO || err == NB_EPOWER) { /* the trust store's flash */
@@ -228,8 +227,9 @@ static void walk_done(struct nb_agent *a)
         (void)snprintf(a->last_result, sizeof a->last_result, "E_EXPIRED: %s", diag.msg);
     }
     if (r->version < a->root_target)
-        nb__agent_log(a, "root walk: %u roots this time (E_LENGTH), v%u of v%u; the walk goes "
-                         "on at the next poll",
+        nb__agent_log(a,
+                      "root walk: %u roots this time (E_LENGTH), v%u of v%u; the walk goes "
+                      "on at the next poll",
                       (unsigned)a->root_steps, (unsigned)r->version, (unsigned)a->root_target);
     if (a->token[0] == '\0') /* moved to another endpoint: log in there */
         a->state = NB__S_ENROL;

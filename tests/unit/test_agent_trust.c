@@ -69,8 +69,13 @@ static void test_walk_then_install(void **state)
     fx_key(&k2, NB_KEY_ROOT);
     fx_key(&d2, NB_KEY_DIRECTOR);
     rotated(2, &k2, &ax_fleet()->w.root_key, &d2, SERVER, 0);
-    struct ax_fake f = {.offer = true, .drop_frame = -1, .root_version = 2, .roots = chain,
-                        .root_first = 2, .n_roots = 1, .director = &d2};
+    struct ax_fake f = {.offer = true,
+                        .drop_frame = -1,
+                        .root_version = 2,
+                        .roots = chain,
+                        .root_first = 2,
+                        .n_roots = 1,
+                        .director = &d2};
     rig(&g, true);
     struct nb_agent_action act = ax_drive(&g, &f, true, 100);
     assert_int_equal(act.what, NB_AGENT_REBOOT);
@@ -91,8 +96,12 @@ static void refused_root(const char *text, enum nb_err want)
     struct ax_rig g;
     struct nb_bootctl bc;
     const char *bad[1] = {text};
-    struct ax_fake f = {.offer = true, .drop_frame = -1, .root_version = 2, .roots = bad,
-                        .root_first = 2, .n_roots = 1};
+    struct ax_fake f = {.offer = true,
+                        .drop_frame = -1,
+                        .root_version = 2,
+                        .roots = bad,
+                        .root_first = 2,
+                        .n_roots = 1};
     rig(&g, false);
     struct nb_agent_action act = ax_drive(&g, &f, true, 100);
     assert_int_equal(act.what, NB_AGENT_DONE);
@@ -146,8 +155,11 @@ static void test_flood_bounded(void **state)
     struct ax_rig g;
     for (uint32_t i = 0; i < FLOOD; i++)
         rotated(i + 2, &ax_fleet()->w.root_key, NULL, &ax_fleet()->w.director, SERVER, i);
-    struct ax_fake f = {.drop_frame = -1, .root_version = FLOOD + 1, .roots = chain,
-                        .root_first = 2, .n_roots = FLOOD};
+    struct ax_fake f = {.drop_frame = -1,
+                        .root_version = FLOOD + 1,
+                        .roots = chain,
+                        .root_first = 2,
+                        .n_roots = FLOOD};
     rig(&g, true);
     struct nb_agent_action act = ax_drive(&g, &f, true, 100);
     assert_int_equal(act.what, NB_AGENT_DONE);
@@ -238,8 +250,12 @@ static void test_stranger_root_refused(void **state)
     struct nb_keyfile evil;
     fx_key(&evil, NB_KEY_ROOT);
     rotated(2, &evil, NULL, &ax_fleet()->w.director, SERVER, 0);
-    struct ax_fake f = {.drop_frame = -1, .stranger = "", .stranger_key = &evil,
-                        .stranger_root_version = 2, .roots = chain, .root_first = 2,
+    struct ax_fake f = {.drop_frame = -1,
+                        .stranger = "",
+                        .stranger_key = &evil,
+                        .stranger_root_version = 2,
+                        .roots = chain,
+                        .root_first = 2,
                         .n_roots = 1};
     rig(&g, true);
     struct nb_agent_action act = ax_drive(&g, &f, true, 100);
@@ -264,8 +280,13 @@ static void test_platform_move(void **state)
     fx_key(&k2, NB_KEY_ROOT);
     fx_key(&d2, NB_KEY_DIRECTOR);
     rotated(2, &k2, &ax_fleet()->w.root_key, &d2, NEW_HOME, 0);
-    struct ax_fake f = {.offer = true, .drop_frame = -1, .root_version = 2, .roots = chain,
-                        .root_first = 2, .n_roots = 1, .director = &d2};
+    struct ax_fake f = {.offer = true,
+                        .drop_frame = -1,
+                        .root_version = 2,
+                        .roots = chain,
+                        .root_first = 2,
+                        .n_roots = 1,
+                        .director = &d2};
     rig(&g, true);
     struct nb_agent_action act = ax_drive(&g, &f, true, 100);
     assert_int_equal(act.what, NB_AGENT_REBOOT);
@@ -281,16 +302,11 @@ static void test_platform_move(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_walk_then_install),
-        cmocka_unit_test(test_refuse_new_keys_only),
-        cmocka_unit_test(test_refuse_old_keys_only),
-        cmocka_unit_test(test_refuse_skipped_version),
-        cmocka_unit_test(test_flood_bounded),
-        cmocka_unit_test(test_failover_dead_server),
-        cmocka_unit_test(test_no_failover_stays),
-        cmocka_unit_test(test_failover_stranger),
-        cmocka_unit_test(test_stranger_root_refused),
-        cmocka_unit_test(test_platform_move),
+        cmocka_unit_test(test_walk_then_install),     cmocka_unit_test(test_refuse_new_keys_only),
+        cmocka_unit_test(test_refuse_old_keys_only),  cmocka_unit_test(test_refuse_skipped_version),
+        cmocka_unit_test(test_flood_bounded),         cmocka_unit_test(test_failover_dead_server),
+        cmocka_unit_test(test_no_failover_stays),     cmocka_unit_test(test_failover_stranger),
+        cmocka_unit_test(test_stranger_root_refused), cmocka_unit_test(test_platform_move),
     };
     return cmocka_run_group_tests(tests, ax_group_setup, ax_group_teardown);
 }

@@ -97,7 +97,7 @@ static char *instruction(const struct ax_fake *f, const char *nonce, bool strang
                    f->tamper == AX_T_NONCE ? "00112233445566778899aabbccddeeff" : nonce,
                    AX_DEPLOYMENT, f->tamper == AX_T_VERSION ? "9.9.9" : "1.2.3", env_sha,
                    bundle_sha, fleet.b.len, (long long)issued, (long long)expires);
-    const struct nb_keyfile *signer[] = {stranger               ? f->stranger_key
+    const struct nb_keyfile *signer[] = {stranger                ? f->stranger_key
                                          : f->tamper == AX_T_SIG ? &fleet.w.release
                                          : f->director != NULL   ? f->director
                                                                  : &fleet.w.director};
@@ -342,8 +342,8 @@ void ax_rig_agent(struct ax_rig *g, bool once, bool running_known, enum nb_bootc
     if (g->walk) {
         static uint8_t text[NB_TRUST_ROOT_MAX];
         size_t len = 0;
-        assert_int_equal(nb_trust_load(&d->trust, text, sizeof text, &len, scratch,
-                                       sizeof scratch, &g->root, NULL),
+        assert_int_equal(nb_trust_load(&d->trust, text, sizeof text, &len, scratch, sizeof scratch,
+                                       &g->root, NULL),
                          NB_OK);
         env.dev.root = &g->root;
         env.trust = &d->trust;

@@ -63,16 +63,16 @@ struct ax_fake {
     /* Endpoints and the root chain (test_agent_trust.c). A request's base
      * URL is what precedes "/api/" in an absolute path; a relative path is
      * on the configured server, base "". */
-    uint32_t root_version;               /* announced at check-in (0: not at all) */
-    const char *const *roots;            /* envelope texts of versions root_first.. */
+    uint32_t root_version;    /* announced at check-in (0: not at all) */
+    const char *const *roots; /* envelope texts of versions root_first.. */
     uint32_t root_first, n_roots;
-    const struct nb_keyfile *director;   /* signs instructions (NULL: the fleet's) */
-    const char *dead;                    /* this base does not answer */
-    const char *stranger;                /* this base signs with stranger_key ... */
+    const struct nb_keyfile *director; /* signs instructions (NULL: the fleet's) */
+    const char *dead;                  /* this base does not answer */
+    const char *stranger;              /* this base signs with stranger_key ... */
     const struct nb_keyfile *stranger_key;
-    uint32_t stranger_root_version;      /* ... and announces this root */
+    uint32_t stranger_root_version; /* ... and announces this root */
     int root_gets, dead_hits, stranger_hits, stranger_reports;
-    char checkin_base[16][64];           /* the base of each check-in, in order */
+    char checkin_base[16][64]; /* the base of each check-in, in order */
 };
 
 /* True when a report with state (and code, unless NULL) reached f. */
