@@ -117,19 +117,37 @@ static enum nb_err check_config(const struct srv_config *c, struct nb_diag *diag
     return NB_OK;
 }
 
-/* The director key must be one the fleet root lists, or every instruction
- * signed with it would be refused by the devices. */
+static bool lists_director(const struct nb_root *root, const struct nb_signer *d)
+{
+    const struct nb_role *r = &root->roles[NB_ROLE_DIRECTOR];
+    for (size_t i = 0; i < r->n_keys; i++) {
+        if (memcmp(r->keys[i].pub, d->pub, sizeof r->keys[i].pub) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The director key must be one the newest root lists, or every instruction
+ * signed with it would be refused by the devices. A key the newest root
+ * dropped but the anchor lists is the old server of a fleet that moved
+ * (docs/trust.md "Moving a fleet to a new server"): it starts, to serve the
+ * root chain to devices that have not walked it yet, with a warning. */
 static enum nb_err check_director(const struct srv *s, struct nb_diag *diag)
 {
-    static struct nb_root root; /* start-up only */
-    srv_roots_newest(s->roots, &root);
-    const struct nb_role *r = &root.roles[NB_ROLE_DIRECTOR];
-    for (size_t i = 0; i < r->n_keys; i++) {
-        if (memcmp(r->keys[i].pub, s->director.pub, sizeof r->keys[i].pub) == 0)
-            return NB_OK;
+    static struct nb_root newest, anchor; /* start-up only */
+    srv_roots_newest(s->roots, &newest);
+    srv_roots_anchor(s->roots, &anchor);
+    if (lists_director(&newest, &s->director))
+        return NB_OK;
+    if (lists_director(&anchor, &s->director)) {
+        srv_log(SRV_LOG_WARN,
+                "%s: key %.16s... is no longer a director key of root v%u: devices that walked "
+                "to it refuse this server's instructions; it serves the root chain",
+                s->director.label, s->director.keyid, (unsigned)newest.version);
+        return NB_OK;
     }
     return nb_diag_set(diag, NB_EINVAL, "%s: key %.16s... is not a director key of root v%u",
-                       s->director.label, s->director.keyid, (unsigned)root.version);
+                       s->director.label, s->director.keyid, (unsigned)newest.version);
 }
 
 static enum nb_err open_all(struct srv *s, struct nb_diag *diag)

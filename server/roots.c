@@ -23,7 +23,7 @@ struct srv_roots {
     size_t n;
     uint8_t *texts[SRV_ROOTS_MAX + 1];
     size_t lens[SRV_ROOTS_MAX + 1];
-    struct nb_root newest;
+    struct nb_root anchor, newest;
     uint8_t scratch[NB_ENVELOPE_SCRATCH_LEN];
 };
 
@@ -59,6 +59,7 @@ static enum nb_err load_anchor(struct srv_roots *r, const char *path, int64_t no
         return nb_diag_set(diag, err, "%s: %s", path, why.msg[0] ? why.msg : nb_strerror(err));
     }
     r->first = r->newest.version;
+    r->anchor = r->newest;
     append(r, text, len, &r->newest);
     return NB_OK;
 }
@@ -129,6 +130,11 @@ void srv_roots_newest(struct srv_roots *r, struct nb_root *out)
     pthread_mutex_lock(&r->lock);
     *out = r->newest;
     pthread_mutex_unlock(&r->lock);
+}
+
+void srv_roots_anchor(struct srv_roots *r, struct nb_root *out)
+{
+    *out = r->anchor; /* set once at open */
 }
 
 uint32_t srv_roots_version(struct srv_roots *r)

@@ -32,6 +32,8 @@ void srv_roots_close(struct srv_roots *r);
 
 /* A copy of the newest root. */
 void srv_roots_newest(struct srv_roots *r, struct nb_root *out);
+/* A copy of the anchor (the --root file's root). */
+void srv_roots_anchor(struct srv_roots *r, struct nb_root *out);
 /* The newest root's version. */
 uint32_t srv_roots_version(struct srv_roots *r);
 /* The oldest version served (the anchor's). */

@@ -129,6 +129,27 @@ msg=$("$nobrick" --server "$UA" --token "${tok[a]}" root publish root-v2.json 2>
 [ "$rc" -eq 1 ] && grep -q "E_ROLLBACK" <<<"$msg" && ok || bad "v2 twice: exit $rc: $msg"
 api a GET /api/v1/audit
 expect_jq '[.entries[] | select(.action == "root.publish")] | length == 1' "one publication audited"
+# Bad input changes nothing; the chain survives a restart (DATA/roots/2.json).
+api a POST /api/v1/roots -d '{"root":5}'
+expect_status 400 "a root that is not text"
+api a POST /api/v1/roots -d '{"root":"{}","extra":1}'
+expect_status 400 "an unknown field"
+base=$UA
+req POST /api/v1/roots -d "{\"root\":$(jq -Rs . <root-v2.json)}"
+expect_status 401 "publishing without a token"
+req GET /api/v1/device/roots/0
+expect_status 400 "root version 0"
+req GET /api/v1/device/roots/3
+expect_status 404 "root v3 is not published"
+stop_named a
+start_named a "$PA" root-v1.json dir1.key
+grep -q "no longer a director key of root v2" "$work/a.log" && ok || bad "A: no warning"
+api a GET /api/v1/roots
+expect_jq '.version == 2 and .first == 1 and .endpoints == ["'"$UB"'"]' "A serves v2 after a restart"
+base=$UA
+req GET /api/v1/device/roots/2
+expect_status 200 "v2 served to devices"
+cmp -s <(printf '%s' "$body") <(printf '%s' "$(cat root-v2.json)") && ok || bad "v2 served as published"
 # A release signed with v2's key is now accepted by A too (its newest root).
 api a POST /api/v1/releases --data-binary @fw2.nbb
 expect_status 201 "A verifies releases against v2"
