@@ -61,7 +61,7 @@ static void done(struct ax_rig *g)
 /* v2 replaces the root and director keys. The check-in names v2 with an
  * instruction signed by the new director: the device walks first (one
  * GET), stores v2, checks in again and installs. */
-static void test_walk_then_install(void **state)
+static void case08_walk_then_install(void **state)
 {
     (void)state;
     struct ax_rig g;
@@ -118,7 +118,7 @@ static void refused_root(const char *text, enum nb_err want)
     done(&g);
 }
 
-static void test_refuse_new_keys_only(void **state)
+static void case09_new_keys_only(void **state)
 {
     (void)state;
     struct nb_keyfile k2;
@@ -127,7 +127,7 @@ static void test_refuse_new_keys_only(void **state)
     refused_root(texts[0], NB_ESIG);
 }
 
-static void test_refuse_old_keys_only(void **state)
+static void case09_old_keys_only(void **state)
 {
     (void)state;
     struct nb_keyfile k2;
@@ -140,7 +140,7 @@ static void test_refuse_old_keys_only(void **state)
     refused_root(texts[0], NB_ESIG);
 }
 
-static void test_refuse_skipped_version(void **state)
+static void case10_skipped_version(void **state)
 {
     (void)state;
     rotated(3, &ax_fleet()->w.root_key, NULL, &ax_fleet()->w.director, SERVER, 0);
@@ -149,7 +149,7 @@ static void test_refuse_skipped_version(void **state)
 
 /* SECURITY.md 11: the server names v301 and serves a valid chain. One
  * cycle takes 256 steps (v257), the next the remaining 44. */
-static void test_flood_bounded(void **state)
+static void case11_flood_bounded(void **state)
 {
     (void)state;
     struct ax_rig g;
@@ -177,7 +177,7 @@ static void test_flood_bounded(void **state)
 
 /* The configured server does not answer: after two failed requests (with
  * the back-off between) the next endpoint, the one root v1 signs. */
-static void test_failover_dead_server(void **state)
+static void case22_dead_server_next_endpoint(void **state)
 {
     (void)state;
     struct ax_rig g;
@@ -217,7 +217,7 @@ static void test_no_failover_stays(void **state)
  * director key. Its instruction fails E_SIG: nothing is fetched from it,
  * nothing reported to it, and the device installs from the next signed
  * endpoint, whose check-in carries the E_SIG as last_result. */
-static void test_failover_stranger(void **state)
+static void case38_stranger_instruction(void **state)
 {
     (void)state;
     struct ax_rig g;
@@ -243,7 +243,7 @@ static void test_failover_stranger(void **state)
 
 /* A stranger announcing its own newer root: the step fails E_SIG, the
  * trust store stays at v1, the device moves on. */
-static void test_stranger_root_refused(void **state)
+static void case38_stranger_root(void **state)
 {
     (void)state;
     struct ax_rig g;
@@ -302,11 +302,16 @@ static void test_platform_move(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_walk_then_install),     cmocka_unit_test(test_refuse_new_keys_only),
-        cmocka_unit_test(test_refuse_old_keys_only),  cmocka_unit_test(test_refuse_skipped_version),
-        cmocka_unit_test(test_flood_bounded),         cmocka_unit_test(test_failover_dead_server),
-        cmocka_unit_test(test_no_failover_stays),     cmocka_unit_test(test_failover_stranger),
-        cmocka_unit_test(test_stranger_root_refused), cmocka_unit_test(test_platform_move),
+        cmocka_unit_test(case08_walk_then_install),
+        cmocka_unit_test(case09_new_keys_only),
+        cmocka_unit_test(case09_old_keys_only),
+        cmocka_unit_test(case10_skipped_version),
+        cmocka_unit_test(case11_flood_bounded),
+        cmocka_unit_test(case22_dead_server_next_endpoint),
+        cmocka_unit_test(test_no_failover_stays),
+        cmocka_unit_test(case38_stranger_instruction),
+        cmocka_unit_test(case38_stranger_root),
+        cmocka_unit_test(test_platform_move),
     };
     return cmocka_run_group_tests(tests, ax_group_setup, ax_group_teardown);
 }
