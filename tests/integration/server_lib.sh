@@ -150,6 +150,33 @@ mkbundle() {
     img_sha[$2]=$(sha256sum <"$1.img" | cut -c1-64)
 }
 
+# ---- devices: `nobrick-agent run --once` on a simulated device ------------------
+agent_bin="$bin/nobrick-agent"
+boot_bin="$bin/nobrick-boot"
+# run_agent DEV [OPTIONS]: one `run --once`; sets rc and out (stdout+stderr),
+# also appended to $work/DEV.out.
+run_agent() {
+    local dev=$1
+    shift
+    rc=0
+    out=$("$agent_bin" -c "$dev/agent.conf" run --once "$@" 2>&1) || rc=$?
+    printf '%s\n' "$out" >>"$work/$(basename "$dev").out"
+}
+# finish_update DEV WHAT: run --once (and nobrick-boot when it asks for a
+# reboot) until a run has nothing more to do; at most 4 runs.
+finish_update() {
+    local i
+    for i in 1 2 3 4; do
+        run_agent "$1"
+        case $rc in
+        0) ok; return ;;
+        5) "$boot_bin" -c "$1/agent.conf" >/dev/null ;;
+        *) bad "$2: run $i: exit $rc: $(tail -n 8 <<<"$out")"; return ;;
+        esac
+    done
+    bad "$2: not finished after 4 runs"
+}
+
 # free_port: a TCP port on 127.0.0.1 nobody listens on now (for a URL that
 # must be known before its server starts, e.g. in a root's endpoints).
 free_port() {

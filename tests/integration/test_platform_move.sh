@@ -11,8 +11,6 @@
 # instruction (E_SIG), falls back to B, walks to v2 there and installs.
 # Nothing of the stranger's is ever installed.
 . "$(dirname "$0")/server_lib.sh"
-agent_bin="$bin/nobrick-agent"
-boot_bin="$bin/nobrick-boot"
 trap 'stop_all_named; rm -rf "$work"' EXIT
 
 PA=$(free_port)
@@ -74,23 +72,8 @@ deploy_to() { # NAME DEV...: deploys rel[NAME] to each device
         expect_status 201 "deploy release ${rel[$n]} to $d on $n"
     done
 }
-run_agent() { rc=0; out=$("$agent_bin" -c "$1/agent.conf" run --once 2>&1) || rc=$?; }
 root_of() { "$agent_bin" -c "$1/agent.conf" status --json | jq -r '.root.version'; }
 running() { "$agent_bin" -c "$1/agent.conf" status --json | jq -r '.running.version'; }
-# update DEV WHAT: runs until nothing more to do (booting when asked); at most 4 runs.
-update() {
-    local i
-    for i in 1 2 3 4; do
-        run_agent "$1"
-        echo "$out" >>"$work/$1.out"
-        case $rc in
-        0) ok; return ;;
-        5) "$boot_bin" -c "$1/agent.conf" >/dev/null ;;
-        *) bad "$2: run $i: exit $rc: $(tail -n 8 <<<"$out")"; return ;;
-        esac
-    done
-    bad "$2: not finished after 4 runs"
-}
 
 # --- the fleet on A ----------------------------------------------------------------
 start_named a "$PA" root-v1.json dir1.key
@@ -156,14 +139,14 @@ expect_status 201 "A verifies releases against v2"
 
 # --- the online devices walk at A and move to B ---------------------------------------
 for d in d1 d2; do
-    update "$d" "$d moves"
+    finish_update "$d" "$d moves"
     api b GET "/api/v1/devices/$(jq -r .keyid "$d/device.pub")"
     expect_jq '.state == "active" and .installed_version == "1.0.0"' "$d checked in at B"
 done
 upload b fw2.nbb
 deploy_to b d1 d2
 for d in d1 d2; do
-    update "$d" "$d updates on B"
+    finish_update "$d" "$d updates on B"
     grep -q "root: now at v2" "$work/$d.out" && ok || bad "$d: no walk logged"
     grep -q "endpoint $UA: not listed by root v2; next: $UB" "$work/$d.out" && ok ||
         bad "$d: did not move to B: $(grep endpoint "$work/$d.out")"
@@ -180,11 +163,11 @@ for d in d1 d2 d3; do preauth s "$d"; done
 # The device that was offline: v1, configured for A, meets the stranger
 # first. Its unsigned "nothing to do" cannot be told from A's own; its
 # signed instruction can.
-update d3 "offline device at the stranger"
+finish_update d3 "offline device at the stranger"
 grep -q "root: now at v2" "$work/d3.out" && bad "d3 walked at the stranger" || ok
 upload s evil.nbb
 deploy_to s d3
-update d3 "offline device refuses the stranger"
+finish_update d3 "offline device refuses the stranger"
 grep -q "deployment 1 refused: .*(E_SIG)" "$work/d3.out" && ok ||
     bad "d3: the stranger's instruction was not refused: $(tail -n 20 "$work/d3.out")"
 grep -q "endpoint $UA: its signed data does not verify (E_SIG); next: $UB" "$work/d3.out" && ok ||
@@ -193,13 +176,13 @@ grep -q "root: now at v2" "$work/d3.out" && ok || bad "d3: no walk at B"
 api b GET "/api/v1/devices/$(jq -r .keyid d3/device.pub)"
 expect_jq '.state == "active" and (.last_result | startswith("E_SIG"))' "d3 told B what it refused"
 deploy_to b d3
-update d3 "d3 updates on B"
+finish_update d3 "d3 updates on B"
 [ "$(root_of d3)" = 2 ] && ok || bad "d3: root $(root_of d3), want 2"
 [ "$(running d3)" = 2.0.0 ] && ok || bad "d3 runs $(running d3), want 2.0.0"
 # The devices that moved never talk to the old address again.
 for d in d1 d2; do
     : >"$work/$d.out"
-    update "$d" "$d on B"
+    finish_update "$d" "$d on B"
     grep -q "$UA" "$work/$d.out" && bad "$d talked to the old address" || ok
 done
 

@@ -43,6 +43,24 @@ static void rotated(uint32_t v, const struct nb_keyfile *key, const struct nb_ke
     chain[slot] = texts[slot];
 }
 
+/* The fake server of a fleet that rotated to v2: new root and director
+ * keys (*d2), endpoint `home`; it announces v2, serves it and offers the
+ * update signed by d2. */
+static struct ax_fake rotated_fleet(const char *home, struct nb_keyfile *d2)
+{
+    struct nb_keyfile k2;
+    fx_key(&k2, NB_KEY_ROOT);
+    fx_key(d2, NB_KEY_DIRECTOR);
+    rotated(2, &k2, &ax_fleet()->w.root_key, d2, home, 0);
+    return (struct ax_fake){.offer = true,
+                            .drop_frame = -1,
+                            .root_version = 2,
+                            .roots = chain,
+                            .root_first = 2,
+                            .n_roots = 1,
+                            .director = d2};
+}
+
 static void rig(struct ax_rig *g, bool failover)
 {
     ax_rig_provision(g);
@@ -65,17 +83,8 @@ static void case08_walk_then_install(void **state)
 {
     (void)state;
     struct ax_rig g;
-    struct nb_keyfile k2, d2;
-    fx_key(&k2, NB_KEY_ROOT);
-    fx_key(&d2, NB_KEY_DIRECTOR);
-    rotated(2, &k2, &ax_fleet()->w.root_key, &d2, SERVER, 0);
-    struct ax_fake f = {.offer = true,
-                        .drop_frame = -1,
-                        .root_version = 2,
-                        .roots = chain,
-                        .root_first = 2,
-                        .n_roots = 1,
-                        .director = &d2};
+    struct nb_keyfile d2;
+    struct ax_fake f = rotated_fleet(SERVER, &d2);
     rig(&g, true);
     struct nb_agent_action act = ax_drive(&g, &f, true, 100);
     assert_int_equal(act.what, NB_AGENT_REBOOT);
@@ -275,18 +284,9 @@ static void test_platform_move(void **state)
 {
     (void)state;
     struct ax_rig g;
-    struct nb_keyfile k2, d2;
+    struct nb_keyfile d2;
     uint32_t n = 0;
-    fx_key(&k2, NB_KEY_ROOT);
-    fx_key(&d2, NB_KEY_DIRECTOR);
-    rotated(2, &k2, &ax_fleet()->w.root_key, &d2, NEW_HOME, 0);
-    struct ax_fake f = {.offer = true,
-                        .drop_frame = -1,
-                        .root_version = 2,
-                        .roots = chain,
-                        .root_first = 2,
-                        .n_roots = 1,
-                        .director = &d2};
+    struct ax_fake f = rotated_fleet(NEW_HOME, &d2);
     rig(&g, true);
     struct nb_agent_action act = ax_drive(&g, &f, true, 100);
     assert_int_equal(act.what, NB_AGENT_REBOOT);
