@@ -11,6 +11,7 @@
  * base ""); its root v1 lists "https://ota.example.com". */
 #include "agent_fixture.h"
 
+#include <nobrick/flash_sim.h>
 #include <nobrick/trust.h>
 
 #include <setjmp.h>
@@ -299,6 +300,46 @@ static void test_platform_move(void **state)
     done(&g);
 }
 
+/* SECURITY.md 37 for the trust store: the power is cut at every flash
+ * operation of a walk v1 -> v3 (torn on odd ones). After each cut the
+ * store loads a whole root (v1, v2 or v3, never torn, never lower than
+ * before), and the next power-on finishes the walk at v3. */
+static void case37_power_cut_during_walk(void **state)
+{
+    (void)state;
+    struct ax_rig g;
+    struct nb_flash_sim_stats st;
+    for (uint32_t i = 0; i < 2; i++)
+        rotated(i + 2, &ax_fleet()->w.root_key, NULL, &ax_fleet()->w.director, SERVER, i);
+    struct ax_fake f = {
+        .drop_frame = -1, .root_version = 3, .roots = chain, .root_first = 2, .n_roots = 2};
+    rig(&g, true);
+    nb_flash_sim_reset_stats(g.d.sim);
+    assert_int_equal(ax_drive(&g, &f, true, 100).result, NB_OK);
+    nb_flash_sim_stats(g.d.sim, &st);
+    uint64_t total = st.programs + st.erases;
+    assert_int_equal(total, 6); /* per root: an erase and two programs */
+    done(&g);
+    for (uint64_t cut = 0; cut < total; cut++) {
+        rig(&g, true);
+        nb_agent_fini(&g.a);
+        nb_flash_sim_cut_after(g.d.sim, cut, cut % 2 == 1, cut + 1);
+        ax_rig_agent(&g, true, true, NB_BOOTCTL_A);
+        struct nb_agent_action act = ax_drive(&g, &f, true, 100);
+        assert_int_equal(act.what, NB_AGENT_DONE);
+        assert_true(act.result == NB_EIO || act.result == NB_EPOWER);
+        nb_agent_fini(&g.a);
+        dx_reboot(&g.d);
+        uint32_t v = ax_trusted_version(&g);
+        assert_true(v >= 1 + cut / 3 && v <= 3);
+        ax_rig_agent(&g, true, true, NB_BOOTCTL_A);
+        act = ax_drive(&g, &f, true, 100);
+        assert_int_equal(act.result, NB_OK);
+        assert_int_equal(ax_trusted_version(&g), 3);
+        done(&g);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +353,7 @@ int main(void)
         cmocka_unit_test(case38_stranger_instruction),
         cmocka_unit_test(case38_stranger_root),
         cmocka_unit_test(test_platform_move),
+        cmocka_unit_test(case37_power_cut_during_walk),
     };
     return cmocka_run_group_tests(tests, ax_group_setup, ax_group_teardown);
 }
