@@ -35,7 +35,7 @@
  * against the device's root (E_SIG, E_THRESHOLD, a root that does not
  * chain), is left for the next one, after the usual back-off; nothing
  * unsigned ever adds an endpoint. The one that works is kept for the run;
- * after FALLBACK_POLLS polls on a later one, the first is tried again.
+ * after 8 polls on a later one, the first is tried again.
  *
  * Users in the loop (lib/agent/policy.c, docs/agent.md "The control
  * socket"): the core tells the device's own UI what happens through events

@@ -89,7 +89,9 @@ bool nb__agent_build_countdown(struct nb_agent *a, struct nb_agent_action *out);
 bool nb__agent_cancelled(struct nb_agent *a);
 
 /* agent_trust.c: the root walk and the endpoints */
-/* A check-in answer o (jansson) names a newer root: the walk starts (true). */
+/* The check-in answer named root_version: when the trust store holds an
+ * older root, the walk starts (true); had_instruction: check in again
+ * after it. */
 bool nb__agent_root_behind(struct nb_agent *a, uint64_t root_version, bool had_instruction);
 bool nb__agent_build_root(struct nb_agent *a, struct nb_agent_action *out);
 void nb__agent_on_root(struct nb_agent *a, const struct nb_agent_response *r);
