@@ -138,7 +138,22 @@ static json_t *caps_json(const struct state *s)
                      "verifies_signature", s->caps.verifies_signature, "slots", (int)s->caps.slots);
 }
 
-static int print_json(const struct agent_device *d, const struct state *s)
+/* The trusted root: its version and the endpoints it signs (null when the
+ * trust store does not load: a device never provisioned). */
+static json_t *root_json(struct agent_device *d)
+{
+    static struct nb_root root;
+    struct nb_diag diag = {{0}};
+    if (agent_device_root(d, &root, &diag) != NB_OK)
+        return json_null();
+    json_t *eps = json_array();
+    for (size_t i = 0; i < root.n_endpoints; i++)
+        json_array_append_new(eps, json_string(root.endpoints[i]));
+    return json_pack("{s:I,s:I,s:o}", "version", (json_int_t)root.version, "expires",
+                     (json_int_t)root.expires, "endpoints", eps);
+}
+
+static int print_json(struct agent_device *d, const struct state *s)
 {
     json_t *slots = json_object();
     for (int i = 0; slots != NULL && i < n_slots(&s->rec); i++)
@@ -157,6 +172,8 @@ static int print_json(const struct agent_device *d, const struct state *s)
                           (json_int_t)d->layout.end, "erase_size", (json_int_t)d->cfg->erase_size,
                           "slot_size", (json_int_t)d->layout.slot_size, "bootctl0",
                           region(d->layout.bootctl[0]), "bootctl1", region(d->layout.bootctl[1]));
+    if (o != NULL)
+        json_object_set_new(o, "root", root_json(d));
     if (o == NULL || json_dumpf(o, stdout, JSON_INDENT(2)) != 0) {
         json_decref(o);
         fprintf(stderr, AGENT_PROG ": status: cannot write JSON\n");

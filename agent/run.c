@@ -224,6 +224,8 @@ static void agent_setup(struct run *r)
         .window_start_min = c->window_start_min,
         .window_end_min = c->window_end_min,
         .reboot_delay_s = c->reboot_delay_s,
+        .server = c->server,
+        .failover = true,
     };
     struct nb_agent_env env = {
         .clock = {&real_clock, NULL},
@@ -242,6 +244,8 @@ static void agent_setup(struct run *r)
         .table = r->table,
         .table_cap = r->table_cap,
         .codec = &r->codec,
+        .trust = &r->dev.trust,
+        .root = &r->root,
     };
     nb_agent_init(r->agent, &ac, &env);
 }

@@ -76,6 +76,9 @@ bool cli_parse_u64(const char *s, unsigned long long min, unsigned long long max
 /* The commands, one file each (cmd_<name>.c). */
 int cli_cmd_key(const struct cli_global *g, int argc, char **argv);
 int cli_cmd_root(const struct cli_global *g, int argc, char **argv);
+/* cmd_root_publish.c: `root publish|show`, the verbs that talk to the server. */
+bool cli_root_is_remote(const char *verb);
+int cli_root_remote(const struct cli_global *g, int argc, char **argv);
 int cli_cmd_bundle(const struct cli_global *g, int argc, char **argv);
 int cli_cmd_device(const struct cli_global *g, int argc, char **argv);
 int cli_cmd_release(const struct cli_global *g, int argc, char **argv);

@@ -593,7 +593,8 @@ static const struct cli_subcommand root_commands[] = {
 
 int cli_cmd_root(const struct cli_global *g, int argc, char **argv)
 {
-    (void)g; /* offline: no server options */
+    if (argc >= 2 && cli_root_is_remote(argv[1])) /* publish, show: on the server */
+        return cli_root_remote(g, argc, argv);
     return cli_dispatch("root", root_commands, sizeof root_commands / sizeof root_commands[0], argc,
                         argv);
 }

@@ -16,6 +16,7 @@ extern const struct http_routes api_deployment_routes;      /* /api/v1/deploymen
 extern const struct http_routes api_rollout_routes;         /* /api/v1/rollouts */
 extern const struct http_routes api_rollout_control_routes; /* rollback, approve, ... */
 extern const struct http_routes api_token_routes;           /* /api/v1/tokens, /api/v1/audit */
+extern const struct http_routes api_root_routes; /* /api/v1/roots, /api/v1/device/roots */
 
 /* A rollout as the API shows it (api_rollout.c). */
 json_t *api_rollout_json(const struct store_rollout *r);

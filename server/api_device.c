@@ -286,6 +286,9 @@ static json_t *with_poll(const struct srv *srv, json_t *o)
 {
     json_object_set_new(o, "poll_after", json_integer(srv->cfg.poll_interval_s));
     json_object_set_new(o, "poll_jitter", json_integer(srv->cfg.poll_jitter_s));
+    /* A device holding an older root walks to this one before it trusts
+     * an instruction (docs/trust.md "Moving a fleet to a new server"). */
+    json_object_set_new(o, "root_version", json_integer(srv_roots_version(srv->roots)));
     return o;
 }
 

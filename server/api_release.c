@@ -1,5 +1,5 @@
-/* Releases, /api/v1/releases: upload a bundle (verified against the fleet
- * root before it is accepted: release signatures, frame table, every
+/* Releases, /api/v1/releases: upload a bundle (verified against the newest
+ * published root before it is accepted: release signatures, frame table, every
  * frame), list, show, withdraw. Bundles are stored content-addressed; the
  * database keeps the signed facts a check-in needs. */
 #include "api.h"
@@ -81,9 +81,14 @@ static enum nb_err verify_upload(struct srv *srv, const char *path, struct store
 {
     struct nb_bundle_reader rd;
     struct nb_bundle_verified v;
+    struct nb_root *root = nb_malloc(sizeof *root); /* the newest published root */
+    if (root == NULL)
+        return NB_ENOMEM;
+    srv_roots_newest(srv->roots, root);
     enum nb_err err = nb_bundle_reader_open_file(&rd, path, diag);
     if (err == NB_OK)
-        err = nb_bundle_file_verify(&srv->root, &rd, NULL, NULL, &v, diag);
+        err = nb_bundle_file_verify(root, &rd, NULL, NULL, &v, diag);
+    nb_free(root);
     if (err == NB_OK)
         err = locate(&rd, r);
     nb_bundle_reader_close(&rd);

@@ -117,31 +117,50 @@ static enum nb_err check_config(const struct srv_config *c, struct nb_diag *diag
     return NB_OK;
 }
 
-/* The director key must be one the fleet root lists, or every instruction
- * signed with it would be refused by the devices. */
+static bool lists_director(const struct nb_root *root, const struct nb_signer *d)
+{
+    const struct nb_role *r = &root->roles[NB_ROLE_DIRECTOR];
+    for (size_t i = 0; i < r->n_keys; i++) {
+        if (memcmp(r->keys[i].pub, d->pub, sizeof r->keys[i].pub) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The director key must be one the newest root lists, or every instruction
+ * signed with it would be refused by the devices. A key the newest root
+ * dropped but the anchor lists is the old server of a fleet that moved
+ * (docs/trust.md "Moving a fleet to a new server"): it starts, to serve the
+ * root chain to devices that have not walked it yet, with a warning. */
 static enum nb_err check_director(const struct srv *s, struct nb_diag *diag)
 {
-    const struct nb_role *r = &s->root.roles[NB_ROLE_DIRECTOR];
-    for (size_t i = 0; i < r->n_keys; i++) {
-        if (memcmp(r->keys[i].pub, s->director.pub, sizeof r->keys[i].pub) == 0)
-            return NB_OK;
+    static struct nb_root newest, anchor; /* start-up only */
+    srv_roots_newest(s->roots, &newest);
+    srv_roots_anchor(s->roots, &anchor);
+    if (lists_director(&newest, &s->director))
+        return NB_OK;
+    if (lists_director(&anchor, &s->director)) {
+        srv_log(SRV_LOG_WARN,
+                "%s: key %.16s... is no longer a director key of root v%u: devices that walked "
+                "to it refuse this server's instructions; it serves the root chain",
+                s->director.label, s->director.keyid, (unsigned)newest.version);
+        return NB_OK;
     }
-    return nb_diag_set(diag, NB_EINVAL, "%s: key %.16s... is not a director key of %s",
-                       s->director.label, s->director.keyid, s->cfg.root_path);
+    return nb_diag_set(diag, NB_EINVAL, "%s: key %.16s... is not a director key of root v%u",
+                       s->director.label, s->director.keyid, (unsigned)newest.version);
 }
 
 static enum nb_err open_all(struct srv *s, struct nb_diag *diag)
 {
-    const char *roots[] = {s->cfg.root_path};
     enum nb_err err = check_config(&s->cfg, diag);
+    if (err == NB_OK) /* creates the data directory the roots are stored in */
+        err = artifacts_init(&s->arts, s->cfg.data_dir, diag);
     if (err == NB_OK)
-        err = nb_bundle_file_load_roots(roots, 1, srv_now(), &s->root, diag);
+        err = srv_roots_open(s->cfg.root_path, s->cfg.data_dir, srv_now(), &s->roots, diag);
     if (err == NB_OK)
         err = nb_signer_open(s->cfg.director_key, &s->director, diag);
     if (err == NB_OK)
         err = check_director(s, diag);
-    if (err == NB_OK)
-        err = artifacts_init(&s->arts, s->cfg.data_dir, diag);
     if (err == NB_OK)
         err = store_open(s->cfg.db_url, &s->store, diag);
     if (err == NB_OK && srv_seen_init(&s->seen, &s->store) != NB_OK)
@@ -221,6 +240,7 @@ static int serve(int argc, char **argv)
     srv_seen_fini(&s.seen);
     store_close(&s.store);
     nb_signer_close(&s.director);
+    srv_roots_close(s.roots);
     config_free();
     return rc;
 }

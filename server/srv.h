@@ -1,11 +1,13 @@
 /* The server's one context, built by main.c at start-up and handed to every
  * request: the configuration, the store (and its coalesced last-seen
- * times), the artifact directory, the director's signer and the fleet root. Nothing here is global.
+ * times), the artifact directory, the director's signer and the published root
+ * chain. Nothing here is global.
  */
 #ifndef NOBRICK_SERVER_SRV_H
 #define NOBRICK_SERVER_SRV_H
 
 #include "artifacts.h"
+#include "roots.h"
 #include "seen.h"
 #include "store.h"
 
@@ -20,7 +22,7 @@ struct srv_config {
     const char *data_dir;     /* --data */
     const char *listen;       /* --listen ADDR:PORT */
     const char *director_key; /* --director-key, an nb key file or pkcs11: URI */
-    const char *root_path;    /* --root, the fleet's root.json */
+    const char *root_path;    /* --root, the root this server starts from (its anchor) */
     const char *tls_cert, *tls_key;
     const char *log_level;
     unsigned threads;            /* request threads (thread pool) */
@@ -51,7 +53,7 @@ struct srv {
     struct srv_seen seen; /* coalesced last-seen times of check-ins */
     struct artifacts arts;
     struct nb_signer director;
-    struct nb_root root;
+    struct srv_roots *roots;       /* the anchor and the published versions */
     struct rollout_engine *engine; /* NULL when not running */
 };
 

@@ -14,6 +14,9 @@
  *              (HEALTH), commit or reject it; reports owed to the server
  *   login      enrol once, challenge, sign, token
  *   check-in   fresh nonce; "none" -> wait poll_after + random jitter
+ *   root walk  the answer names a newer root_version: fetch each next root,
+ *              nb_trust_advance it (stored before it is used), then check
+ *              in again when an instruction came with the old keys
  *   install    verify the director instruction (director.h), fetch the
  *              release envelope and frame table (one Range request), check
  *              them against the instruction, install engine begin/table,
@@ -23,6 +26,16 @@
  * back-off with a cap (Retry-After wins when the server gives one); a
  * refusal (a failed verification) is reported with its code and the slot
  * stays unbootable.
+ *
+ * Endpoints (cfg.failover, docs/trust.md "Moving a fleet to a new
+ * server"): the agent talks to the configured server while the trusted
+ * root lists it (or is version 1, the factory root), then to the root's
+ * signed endpoints in their order. An endpoint that fails twice in a row
+ * (no answer, 5xx other than 503), or whose signed data does not verify
+ * against the device's root (E_SIG, E_THRESHOLD, a root that does not
+ * chain), is left for the next one, after the usual back-off; nothing
+ * unsigned ever adds an endpoint. The one that works is kept for the run;
+ * after 8 polls on a later one, the first is tried again.
  *
  * Users in the loop (lib/agent/policy.c, docs/agent.md "The control
  * socket"): the core tells the device's own UI what happens through events
@@ -39,6 +52,7 @@
 #include <nobrick/hal.h>
 #include <nobrick/install.h>
 #include <nobrick/journal.h>
+#include <nobrick/root.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -64,7 +78,8 @@ enum nb_agent_do {
  * until the response is fed back. */
 struct nb_agent_request {
     const char *method; /* "GET" or "POST" */
-    const char *path;   /* "/api/v1/..." below the server URL, or an absolute http(s) URL */
+    const char *path;   /* "/api/v1/..." below the server URL, or an absolute http(s) URL
+                           (on one of the root's signed endpoints, agent_trust.c) */
     const char *bearer; /* Authorization: Bearer, or NULL */
     const char *body;   /* POST: JSON (Content-Type: application/json), else NULL */
     size_t body_len;
@@ -184,6 +199,8 @@ struct nb_agent_config {
     uint16_t window_start_min, window_end_min; /* window: minutes after 00:00 UTC; end < start
                                                   spans midnight; equal: the whole day */
     uint32_t reboot_delay_s;                   /* the "rebooting in N s" countdown */
+    const char *server; /* the configured server URL (borrowed), NULL: none */
+    bool failover;      /* fall back to the root's signed endpoints (above) */
 };
 
 /* What the driver lends the core for its lifetime. scratch and window are
@@ -206,6 +223,11 @@ struct nb_agent_env {
     uint8_t *table; /* the largest frame table accepted */
     size_t table_cap;
     struct nb_codec *codec; /* initialised */
+    /* The root walk: the trust store and the root it holds (the same
+     * struct as dev.root), advanced in place. NULL: the root never moves
+     * (the fleet simulator shares one root between its devices). */
+    struct nb_dualrec *trust;
+    struct nb_root *root;
 };
 
 /* The core. Every field is private; a few hundred bytes plus the install
@@ -249,6 +271,13 @@ struct nb_agent {
     uint64_t reboot_at_ms; /* the countdown's end */
     int64_t declined_dep;  /* cancelled: not offered again until restart or retry (-1: none) */
     enum nb_err last_error;
+    /* the root walk and the endpoints (agent_trust.c) */
+    uint32_t root_target;    /* the server's newest root version */
+    uint32_t root_steps;     /* roots accepted in this walk (at most NB_ROOT_MAX_STEPS) */
+    bool root_recheck;       /* the check-in brought an instruction: check in again after */
+    uint32_t endpoint;       /* index of the endpoint in use (nb_agent_endpoint) */
+    uint32_t endpoint_polls; /* polls completed on a fallback endpoint */
+    char abs_url[NB_ENDPOINT_MAX + NB_AGENT_URL_MAX + 1]; /* a request to a root endpoint */
 };
 
 /* Prepares a core; reads nothing yet (the first step does). cfg and env are
@@ -283,6 +312,10 @@ const char *nb_agent_policy_name(enum nb_agent_policy p);
 bool nb_agent_policy_parse(const char *name, enum nb_agent_policy *out);
 /* "update_available", "download_progress", "ready", ... */
 const char *nb_agent_event_name(enum nb_agent_event_kind k);
+
+/* The URL of endpoint i (0: the one tried first) as the core sees them now,
+ * or NULL past the last; *count (optional) their number. */
+const char *nb_agent_endpoint(const struct nb_agent *a, uint32_t i, uint32_t *count);
 
 /* Diagnostics for the driver and tests: "check-in", "frame", ... */
 const char *nb_agent_state_name(const struct nb_agent *a);

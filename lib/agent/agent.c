@@ -13,8 +13,9 @@
 #define RETRY_AFTER_MAX_S (24u * 3600) /* a server cannot park a device longer */
 
 static const char *const state_names[NB__S_COUNT] = {
-    "start-up", "wait",   "enrol",  "challenge", "token",  "owed report", "check-in", "metadata",
-    "frame",    "finish", "report", "health",    "reboot", "done",        "hold",     "countdown"};
+    "start-up", "wait",     "enrol", "challenge", "token",  "owed report",
+    "check-in", "metadata", "frame", "finish",    "report", "health",
+    "reboot",   "done",     "hold",  "countdown", "root"};
 
 void nb_agent_init(struct nb_agent *a, const struct nb_agent_config *cfg,
                    const struct nb_agent_env *env)
@@ -119,6 +120,8 @@ void nb__agent_retry(struct nb_agent *a, const struct nb_agent_response *r, int 
                   (unsigned long long)delay);
     if (a->phase != NB_AGENT_PHASE_IDLE) /* the UI waits on this update: say why it stalls */
         nb__agent_failed(a, NULL, why, what, (uint32_t)delay);
+    if (nb__agent_endpoint_failed(a, r, state))
+        state = NB__S_ENROL; /* another server: log in there */
     wait_s(a, delay, state);
 }
 
@@ -131,10 +134,12 @@ void nb__agent_poll_wait(struct nb_agent *a)
 void nb__agent_finish_cycle(struct nb_agent *a, enum nb_err result)
 {
     nb__agent_phase_reset(a);
-    if (a->cfg.once)
+    if (a->cfg.once) {
         nb__agent_done(a, result);
-    else
-        nb__agent_poll_wait(a);
+        return;
+    }
+    nb__agent_poll_wait(a);
+    nb__agent_endpoint_poll(a);
 }
 
 int nb__agent_cycle_end(struct nb_agent *a, enum nb_err result)
@@ -315,14 +320,15 @@ static const build_fn builders[NB__S_COUNT] = {build_start,
                                                build_reboot,
                                                build_done,
                                                nb__agent_build_hold,
-                                               nb__agent_build_countdown};
+                                               nb__agent_build_countdown,
+                                               nb__agent_build_root};
 
 typedef void (*answer_fn)(struct nb_agent *a, const struct nb_agent_response *r);
 static const answer_fn answers[NB__S_COUNT] = {
     [NB__S_ENROL] = nb__agent_on_enrol,   [NB__S_CHALLENGE] = nb__agent_on_challenge,
     [NB__S_TOKEN] = nb__agent_on_token,   [NB__S_CHECKIN] = nb__agent_on_checkin,
     [NB__S_META] = nb__agent_on_meta,     [NB__S_FRAME] = nb__agent_on_frame,
-    [NB__S_REPORT] = nb__agent_on_report,
+    [NB__S_REPORT] = nb__agent_on_report, [NB__S_ROOT] = nb__agent_on_root,
 };
 
 enum nb_err nb_agent_step(struct nb_agent *a, struct nb_agent_action *out)
@@ -335,6 +341,8 @@ enum nb_err nb_agent_step(struct nb_agent *a, struct nb_agent_action *out)
         int s = a->state;
         if (builders[s](a, out)) {
             a->awaiting = a->awaiting || out->what == NB_AGENT_HTTP;
+            if (out->what == NB_AGENT_HTTP)
+                nb__agent_route(a, &out->req);
             return NB_OK;
         }
     }

@@ -26,6 +26,7 @@ enum nb__agent_state {
     NB__S_DONE,
     NB__S_HOLD,      /* an update waits for a command, a schedule or the window (policy.c) */
     NB__S_COUNTDOWN, /* the trial is armed: "rebooting in N s", then REBOOT */
+    NB__S_ROOT,      /* GET the next root of the chain (agent_trust.c) */
     NB__S_COUNT
 };
 
@@ -86,6 +87,28 @@ bool nb__agent_build_hold(struct nb_agent *a, struct nb_agent_action *out);
 bool nb__agent_build_countdown(struct nb_agent *a, struct nb_agent_action *out);
 /* A cancel is pending: drop the update (CANCELLED), next poll. */
 bool nb__agent_cancelled(struct nb_agent *a);
+
+/* agent_trust.c: the root walk and the endpoints */
+/* The check-in answer named root_version: when the trust store holds an
+ * older root, the walk starts (true); had_instruction: check in again
+ * after it. */
+bool nb__agent_root_behind(struct nb_agent *a, uint64_t root_version, bool had_instruction);
+bool nb__agent_build_root(struct nb_agent *a, struct nb_agent_action *out);
+void nb__agent_on_root(struct nb_agent *a, const struct nb_agent_response *r);
+/* Points q at the endpoint in use: a path below it becomes an absolute
+ * URL (unchanged on the configured server, the driver's own). */
+void nb__agent_route(struct nb_agent *a, struct nb_agent_request *q);
+/* Signed data from the endpoint in use did not verify (err, why): when
+ * another endpoint exists, move to it after a back-off and return true;
+ * false when there is none (the caller handles the failure). */
+bool nb__agent_distrust_endpoint(struct nb_agent *a, enum nb_err err, const char *why);
+/* After a failed request of state (nb__agent_retry): the endpoint failed
+ * twice in a row while logging in, checking in or walking the root chain:
+ * move to the next one (true: the wait's next state is login). */
+bool nb__agent_endpoint_failed(struct nb_agent *a, const struct nb_agent_response *r, int state);
+/* A poll completed: on a fallback endpoint, count towards trying the
+ * first one again. */
+void nb__agent_endpoint_poll(struct nb_agent *a);
 
 /* agent_update.c: the install of one deployment */
 /* Approved and downloaded: the "installing" report, then FINISH. */

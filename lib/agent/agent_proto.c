@@ -353,6 +353,12 @@ void nb__agent_on_checkin(struct nb_agent *a, const struct nb_agent_response *r)
     a->failures = 0;
     parse_poll(a, o);
     const char *instr = get_str(o, "instruction");
+    uint64_t root_version = 0;
+    if (get_uint(o, "root_version", INT32_MAX, &root_version) &&
+        nb__agent_root_behind(a, root_version, strcmp(action, "install") == 0)) {
+        json_decref(o); /* the walk first: the instruction may be signed by new keys */
+        return;
+    }
     if (strcmp(action, "install") == 0 && instr != NULL &&
         get_uint(o, "deployment_id", INT64_MAX, &dep) &&
         parse_bundle(a, json_object_get(o, "bundle"))) {

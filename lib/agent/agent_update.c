@@ -19,6 +19,10 @@ void nb__agent_fail_deployment(struct nb_agent *a, int64_t dep, enum nb_err err,
 {
     const char *msg = why != NULL && why->msg[0] != '\0' ? why->msg : nb_strerror(err);
     nb__agent_log(a, "deployment %lld refused: %s (%s)", (long long)dep, msg, nb_errname(err));
+    /* Signatures that do not verify against this device's root: not our
+     * server (a taken-over address), or not any more; the next endpoint. */
+    if ((err == NB_ESIG || err == NB_ETHRESHOLD) && nb__agent_distrust_endpoint(a, err, msg))
+        return;
     nb__agent_failed(a, NULL, err, msg, 0);
     (void)snprintf(a->last_result, sizeof a->last_result, "%s: %s", nb_errname(err), msg);
     if (a->installing)

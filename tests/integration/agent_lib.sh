@@ -7,8 +7,6 @@
 # connections, replays check-in answers). Env: NB_BIN, NB_SRC.
 # shellcheck shell=bash
 . "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
-agent_bin="$bin/nobrick-agent"
-boot_bin="$bin/nobrick-boot"
 src="${NB_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 command -v python3 >/dev/null || { echo "python3 is needed (scripts/setup installs it)" >&2; exit 1; }
 proxy_pid=
@@ -58,13 +56,6 @@ add_device() {
     [ "$rc" -eq 0 ] || { echo "first run of $1: exit $rc: $out" >&2; exit 1; }
 }
 
-# run_agent DEV [OPTIONS]: one `run --once`; sets rc and out (stdout+stderr).
-run_agent() {
-    local dev=$1
-    shift
-    rc=0
-    out=$("$agent_bin" -c "$dev/agent.conf" run --once "$@" 2>&1) || rc=$?
-}
 # status_is DEV WHAT JQ: `status --json` of DEV satisfies JQ.
 status_is() {
     if "$agent_bin" -c "$1/agent.conf" status --json | jq -e "$3" >/dev/null; then ok; else
@@ -107,20 +98,6 @@ power_on() {
         "\(.key) \(.value.version) \(.value.image_size) \(.value.region.offset)"')
 }
 
-# finish_update DEV WHAT: run --once (and nobrick-boot when it asks for a
-# reboot) until a run has nothing more to do; at most 4 runs.
-finish_update() {
-    local i
-    for i in 1 2 3 4; do
-        run_agent "$1"
-        case $rc in
-        0) ok; return ;;
-        5) "$boot_bin" -c "$1/agent.conf" >/dev/null ;;
-        *) bad "$2: run $i: exit $rc: $(tail -n 5 <<<"$out")"; return ;;
-        esac
-    done
-    bad "$2: not finished after 4 runs"
-}
 
 # --- the proxy ---------------------------------------------------------------------
 # start_proxy: http_proxy.py in $work/proxy, forwarding to the server; sets $purl.

@@ -167,3 +167,81 @@ mkbundle() {
         --hw-class thermo --key rel.key --frame-size "${6:-16384}" --out "$1" >"$1.out"
     img_sha[$2]=$(sha256sum <"$1.img" | cut -c1-64)
 }
+
+# ---- devices: `nobrick-agent run --once` on a simulated device ------------------
+agent_bin="$bin/nobrick-agent"
+boot_bin="$bin/nobrick-boot"
+# run_agent DEV [OPTIONS]: one `run --once`; sets rc and out (stdout+stderr),
+# also appended to $work/DEV.out.
+run_agent() {
+    local dev=$1
+    shift
+    rc=0
+    out=$("$agent_bin" -c "$dev/agent.conf" run --once "$@" 2>&1) || rc=$?
+    printf '%s\n' "$out" >>"$work/$(basename "$dev").out"
+}
+# finish_update DEV WHAT: run --once (and nobrick-boot when it asks for a
+# reboot) until a run has nothing more to do; at most 4 runs.
+finish_update() {
+    local i
+    for i in 1 2 3 4; do
+        run_agent "$1"
+        case $rc in
+        0) ok; return ;;
+        5) "$boot_bin" -c "$1/agent.conf" >/dev/null ;;
+        *) bad "$2: run $i: exit $rc: $(tail -n 8 <<<"$out")"; return ;;
+        esac
+    done
+    bad "$2: not finished after 4 runs"
+}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on now (for a URL that
+# must be known before its server starts, e.g. in a root's endpoints).
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Several servers at once (start_named), each in $work/NAME with its own
+# database and data directory; stopped by stop_named or at exit.
+declare -A named_pid=()
+# start_named NAME PORT ROOT DIRECTOR_KEY [EXTRA OPTIONS...]: a server on
+# 127.0.0.1:PORT (retried while the port is still held by one just stopped).
+start_named() {
+    local name=$1 port=$2 root=$3 dkey=$4 i
+    shift 4
+    mkdir -p "$work/$name"
+    for i in $(seq 1 50); do
+        "$server" --db "sqlite:$work/$name/server.db" --data "$work/$name/data" \
+            --listen "127.0.0.1:$port" --director-key "$dkey" --root "$root" \
+            --min-checkin-interval 0 --poll-interval 1 --poll-jitter 0 "$@" \
+            2>"$work/$name.log" &
+        named_pid[$name]=$!
+        for _ in $(seq 1 50); do
+            grep -q "listening on" "$work/$name.log" && return 0
+            kill -0 "${named_pid[$name]}" 2>/dev/null || break
+            sleep 0.1
+        done
+        grep -q "Address already in use\|cannot listen\|bind" "$work/$name.log" || break
+        sleep 0.2
+    done
+    cat "$work/$name.log" >&2
+    echo "server $name did not start" >&2
+    exit 1
+}
+# stop_named NAME: SIGTERM and wait; a non-zero exit fails the test.
+stop_named() {
+    local pid=${named_pid[$1]:-} rc=0
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || rc=$?
+    named_pid[$1]=
+    if [ "$rc" -ne 0 ]; then
+        server_rc=$rc
+        echo "server $1 exited with $rc:" >&2
+        tail -n 40 "$work/$1.log" >&2
+    fi
+}
+stop_all_named() {
+    local n
+    for n in "${!named_pid[@]}"; do stop_named "$n"; done
+}

@@ -6,6 +6,7 @@
 
 #include <nobrick/encoding.h>
 #include <nobrick/journal.h>
+#include <nobrick/trust.h>
 
 #include <jansson.h>
 #include <setjmp.h>
@@ -76,7 +77,7 @@ static void hex(const uint8_t *in, size_t len, char *out)
     assert_int_equal(nb_hex_encode(in, len, out, 2 * len + 1), NB_OK);
 }
 
-static char *instruction(const struct ax_fake *f, const char *nonce)
+static char *instruction(const struct ax_fake *f, const char *nonce, bool stranger)
 {
     static char payload[2048], text[8192];
     char env_sha[65], bundle_sha[65];
@@ -96,14 +97,16 @@ static char *instruction(const struct ax_fake *f, const char *nonce)
                    f->tamper == AX_T_NONCE ? "00112233445566778899aabbccddeeff" : nonce,
                    AX_DEPLOYMENT, f->tamper == AX_T_VERSION ? "9.9.9" : "1.2.3", env_sha,
                    bundle_sha, fleet.b.len, (long long)issued, (long long)expires);
-    const struct nb_keyfile *signer[] = {f->tamper == AX_T_SIG ? &fleet.w.release
-                                                               : &fleet.w.director};
+    const struct nb_keyfile *signer[] = {stranger                ? f->stranger_key
+                                         : f->tamper == AX_T_SIG ? &fleet.w.release
+                                         : f->director != NULL   ? f->director
+                                                                 : &fleet.w.director};
     fx_envelope(NB_PAYLOAD_DIRECTOR, payload, strlen(payload), signer, 1, text, sizeof text);
     return text;
 }
 
 static void serve_checkin(struct ax_fake *f, const struct nb_agent_request *q,
-                          struct nb_agent_response *r)
+                          struct nb_agent_response *r, const char *base, bool stranger)
 {
     char url[64];
     json_t *in = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES, NULL);
@@ -112,14 +115,19 @@ static void serve_checkin(struct ax_fake *f, const struct nb_agent_request *q,
     assert_non_null(nonce);
     (void)snprintf(f->installed, sizeof f->installed, "%s",
                    json_string_value(json_object_get(in, "installed_version")));
+    if (f->checkins < 16)
+        (void)snprintf(f->checkin_base[f->checkins], sizeof f->checkin_base[0], "%s", base);
     f->checkins++;
     (void)snprintf(url, sizeof url, "/api/v1/device/releases/3/bundle");
     json_t *o =
         json_pack("{s:s, s:i, s:i}", "action", "none", "poll_after", 900, "poll_jitter", 180);
+    uint32_t rv = stranger ? f->stranger_root_version : f->root_version;
+    if (rv != 0)
+        json_object_set_new(o, "root_version", json_integer(rv));
     if (f->offer) {
         json_object_set_new(o, "action", json_string("install"));
         json_object_set_new(o, "deployment_id", json_integer(AX_DEPLOYMENT));
-        json_object_set_new(o, "instruction", json_string(instruction(f, nonce)));
+        json_object_set_new(o, "instruction", json_string(instruction(f, nonce, stranger)));
         json_object_set_new(
             o, "bundle",
             json_pack("{s:s, s:I, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}}", "url", url, "size",
@@ -193,36 +201,69 @@ static void check_signed(const char *type, const char *x, const char *y, const c
     assert_int_equal(nb_ed25519_verify(fleet.w.device.ed_pub, pae, pae_len, sig), NB_OK);
 }
 
+/* GET /api/v1/device/roots/N from the chain the test gave. */
+static void serve_root(struct ax_fake *f, const char *path, struct nb_agent_response *r)
+{
+    unsigned long v = strtoul(path + strlen("/api/v1/device/roots/"), NULL, 10);
+    f->root_gets++;
+    if (v < f->root_first || v - f->root_first >= f->n_roots) {
+        reply(r, 404, "{\"error\":{\"code\":\"E_NOENT\"}}");
+        return;
+    }
+    reply(r, 200, f->roots[v - f->root_first]);
+}
+
+/* Splits an absolute path into its base URL and the API path. */
+static const char *split_base(const char *path, char *base, size_t cap)
+{
+    const char *api = strstr(path, "/api/");
+    base[0] = '\0';
+    if (strncmp(path, "http", 4) != 0 || api == NULL)
+        return path;
+    (void)snprintf(base, cap, "%.*s", (int)(api - path), path);
+    return api;
+}
+
 static void serve(struct ax_fake *f, const struct nb_agent_request *q, struct nb_agent_response *r)
 {
+    char base[128];
+    const char *path = split_base(q->path, base, sizeof base);
+    bool stranger = f->stranger != NULL && strcmp(base, f->stranger) == 0;
     json_t *in = q->body != NULL ? json_loadb(q->body, q->body_len, 0, NULL) : NULL;
     memset(r, 0, sizeof *r);
     r->body = resp_buf;
-    if (f->down > 0) {
+    f->stranger_hits += stranger;
+    f->stranger_reports += stranger && strcmp(path, "/api/v1/device/reports") == 0;
+    if (f->dead != NULL && strcmp(base, f->dead) == 0) {
+        f->dead_hits++;
+        r->err = NB_EIO;
+    } else if (f->down > 0) {
         f->down--;
         r->err = NB_EIO;
     } else if (f->busy > 0) {
         f->busy--;
         r->retry_after_s = 42;
         reply(r, 503, "{\"error\":{\"code\":\"E_BUSY\"}}");
-    } else if (strcmp(q->path, "/api/v1/device/enrol") == 0) {
+    } else if (strncmp(path, "/api/v1/device/roots/", 21) == 0) {
+        serve_root(f, path, r);
+    } else if (strcmp(path, "/api/v1/device/enrol") == 0) {
         check_signed(NB_AGENT_ENROL_TYPE, json_string_value(json_object_get(in, "public_key")),
                      json_string_value(json_object_get(in, "hw_class")),
                      json_string_value(json_object_get(in, "signature")));
         reply(r, 200, "{\"device_id\":\"x\",\"state\":\"active\"}");
-    } else if (strcmp(q->path, "/api/v1/device/challenge") == 0) {
+    } else if (strcmp(path, "/api/v1/device/challenge") == 0) {
         reply(r, 200,
               "{\"challenge\":\"" /* 64 hex */
               "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}");
-    } else if (strcmp(q->path, "/api/v1/device/token") == 0) {
+    } else if (strcmp(path, "/api/v1/device/token") == 0) {
         /* The device proves its key: the signature is checked here. */
         check_signed(NB_AGENT_AUTH_TYPE, fleet.w.device.keyid,
                      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
                      json_string_value(json_object_get(in, "signature")));
         reply(r, 200, "{\"token\":\"nbd_test\",\"expires_in\":900}");
-    } else if (strcmp(q->path, "/api/v1/device/checkin") == 0) {
-        serve_checkin(f, q, r);
-    } else if (strcmp(q->path, "/api/v1/device/reports") == 0) {
+    } else if (strcmp(path, "/api/v1/device/checkin") == 0) {
+        serve_checkin(f, q, r, base, stranger);
+    } else if (strcmp(path, "/api/v1/device/reports") == 0) {
         serve_report(f, q, r);
     } else {
         serve_range(f, q, r);
@@ -278,7 +319,9 @@ void ax_rig_agent(struct ax_rig *g, bool once, bool running_known, enum nb_bootc
                                   .policy = g->policy,
                                   .window_start_min = g->win_start,
                                   .window_end_min = g->win_end,
-                                  .reboot_delay_s = g->reboot_delay_s};
+                                  .reboot_delay_s = g->reboot_delay_s,
+                                  .server = g->server,
+                                  .failover = g->failover};
     struct nb_agent_env env = {
         .clock = {&vclock_ops, &g->clock},
         .rng = {&vrng_ops, &g->seed},
@@ -296,6 +339,16 @@ void ax_rig_agent(struct ax_rig *g, bool once, bool running_known, enum nb_bootc
         .table_cap = sizeof table,
         .codec = &codec,
     };
+    if (g->walk) {
+        static uint8_t text[NB_TRUST_ROOT_MAX];
+        size_t len = 0;
+        assert_int_equal(nb_trust_load(&d->trust, text, sizeof text, &len, scratch, sizeof scratch,
+                                       &g->root, NULL),
+                         NB_OK);
+        env.dev.root = &g->root;
+        env.trust = &d->trust;
+        env.root = &g->root;
+    }
     nb_agent_init(&g->a, &cfg, &env);
 }
 
@@ -325,6 +378,17 @@ struct nb_agent_action ax_drive(struct ax_rig *g, struct ax_fake *f, bool health
     }
     fail_msg("the agent never stopped");
     return act;
+}
+
+uint32_t ax_trusted_version(struct ax_rig *g)
+{
+    static uint8_t text[NB_TRUST_ROOT_MAX];
+    struct nb_root r;
+    size_t len = 0;
+    assert_int_equal(
+        nb_trust_load(&g->d.trust, text, sizeof text, &len, scratch, sizeof scratch, &r, NULL),
+        NB_OK);
+    return r.version;
 }
 
 void ax_record(struct ax_rig *g, struct nb_bootctl *bc)

@@ -60,6 +60,19 @@ struct ax_fake {
     char installed[64]; /* installed_version of the last check-in */
     char states[64][24], codes[64][24];
     int n_reports;
+    /* Endpoints and the root chain (test_agent_trust.c). A request's base
+     * URL is what precedes "/api/" in an absolute path; a relative path is
+     * on the configured server, base "". */
+    uint32_t root_version;    /* announced at check-in (0: not at all) */
+    const char *const *roots; /* envelope texts of versions root_first.. */
+    uint32_t root_first, n_roots;
+    const struct nb_keyfile *director; /* signs instructions (NULL: the fleet's) */
+    const char *dead;                  /* this base does not answer */
+    const char *stranger;              /* this base signs with stranger_key ... */
+    const struct nb_keyfile *stranger_key;
+    uint32_t stranger_root_version; /* ... and announces this root */
+    int root_gets, dead_hits, stranger_hits, stranger_reports;
+    char checkin_base[16][64]; /* the base of each check-in, in order */
 };
 
 /* True when a report with state (and code, unless NULL) reached f. */
@@ -85,7 +98,16 @@ struct ax_rig {
     uint32_t reboot_delay_s;
     struct nb_agent_event ev[256]; /* the events, in order (progress after the first 8 dropped) */
     int n_ev, n_progress;
+    /* walk: the core walks the root chain in the trust store (root below,
+     * loaded by ax_rig_agent); server, failover as in nb_agent_config. */
+    bool walk;
+    const char *server;
+    bool failover;
+    struct nb_root root;
 };
+
+/* The root in the device's trust store now (its version). */
+uint32_t ax_trusted_version(struct ax_rig *g);
 
 /* A factory device (the fleet's factory image in A, booted once), the
  * wall clock 100 s after FX_NOW. Tests set policy, window and delay after. */
