@@ -10,6 +10,7 @@
 #include "download.h"
 #include "log.h"
 #include "metrics.h"
+#include "rollout_device.h"
 
 #include <nobrick/alloc.h>
 #include <nobrick/encoding.h>
@@ -361,17 +362,6 @@ static bool too_soon(struct srv *srv, struct http_req *req, const struct store_d
     return true;
 }
 
-/* A device that has not started waits while its rollout is paused (only
- * pending assignments ask: the common check-in never gets here). A store
- * error holds too: better late than against the operator's pause. */
-static bool held(struct srv *srv, const struct store_assignment *a)
-{
-    bool h = false;
-    if (a->state != STORE_ASSIGN_PENDING)
-        return false;
-    return srv->store.ops->deployment_held(&srv->store, a->deployment_id, &h) != NB_OK || h;
-}
-
 /* Settles the assignment from the version the device runs, or instructs. */
 static void answer_checkin(struct srv *srv, struct http_req *req, struct store_assignment *a,
                            const struct store_release *r, const struct checkin_req *in)
@@ -387,7 +377,7 @@ static void answer_checkin(struct srv *srv, struct http_req *req, struct store_a
             http_reply_store_error(req, err, "assignment");
         else
             reply_nothing(srv, req);
-    } else if (r->withdrawn || held(srv, a)) {
+    } else if (r->withdrawn || !rdev_may_instruct(srv, a, in->c.at)) {
         reply_nothing(srv, req);
     } else {
         instruct(srv, req, a, r, in->nonce);

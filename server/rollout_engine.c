@@ -1,10 +1,12 @@
 /* The rollout engine's tick and its thread (rollout.h). For each running
- * rollout: time out devices without progress, put devices that joined the
+ * rollout: time out devices without progress, settle finished attempts
+ * (retries, quarantine: rollout_device.h), put devices that joined the
  * selection into the current wave, ask the gate, and act on its answer.
  * Every change goes through one store transaction with its audit entry
  * (actor "engine"), so a tick cut short leaves nothing half done. */
 #include "log.h"
 #include "rollout.h"
+#include "rollout_device.h"
 
 #include <nobrick/alloc.h>
 
@@ -110,7 +112,7 @@ static enum nb_err act(struct srv *srv, const struct store_rollout *r,
 {
     struct rollout_wave_view views[ROLLOUT_WAVES_MAX];
     struct gate_result g;
-    enum nb_err err = rollout_view(srv, r, views);
+    enum nb_err err = rollout_view(srv, r, now, views);
     if (err != NB_OK)
         return err;
     rollout_gate(r, spec, views, now, &g);
@@ -141,11 +143,11 @@ static enum nb_err tick_one(struct srv *srv, const struct store_rollout *r, int6
     if (err == NB_OK)
         err = srv->store.ops->release_get(&srv->store, r->release_id, &rel);
     if (err == NB_OK)
-        err = srv->store.ops->rollout_expire(
-            &srv->store, r->id, now - spec.device_timeout_s, ROLLOUT_TIMEOUT_CODE,
-            "no progress within the device timeout", now, &expired);
+        err = rdev_expire(srv, r, &spec, now, &expired);
     if (err == NB_OK && expired > 0)
         srv_log(SRV_LOG_INFO, "rollout %lld: %zu devices timed out", (long long)r->id, expired);
+    if (err == NB_OK)
+        err = rdev_settle_rollout(srv, r, &spec, now); /* retries, quarantine: before the gate */
     if (err != NB_OK || (err = rollout_plan_make(srv, &rel, &spec, r->salt, &plan)) != NB_OK)
         return err;
     err = srv->store.ops->rollout_members(&srv->store, r->id, add_member, &ms);

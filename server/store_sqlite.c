@@ -77,6 +77,17 @@ static const char *const migrations[] = {
     "CREATE TABLE rollout_waves(rollout_id INTEGER NOT NULL REFERENCES rollouts(id),"
     " wave INTEGER NOT NULL, deployment_id INTEGER NOT NULL UNIQUE REFERENCES deployments(id),"
     " opened_at INTEGER NOT NULL, PRIMARY KEY(rollout_id, wave));",
+    /* 3: rollout device attempts, quarantine. */
+    "ALTER TABLE assignments ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE assignments ADD COLUMN not_before INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE assignments ADD COLUMN started_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE assignments ADD COLUMN first_started_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE assignments ADD COLUMN waiting TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE assignments ADD COLUMN settled INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE device_quarantine(device_id TEXT PRIMARY KEY REFERENCES devices(id),"
+    " failures INTEGER NOT NULL DEFAULT 0, until INTEGER NOT NULL DEFAULT 0,"
+    " since INTEGER NOT NULL DEFAULT 0, code TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX device_quarantine_until ON device_quarantine(until);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -522,6 +533,13 @@ static const struct store_ops sqlite_ops = {
     .rollout_members = sq_rollout_members,
     .rollout_expire = sq_rollout_expire,
     .deployment_held = sq_deployment_held,
+    .deployment_rollout = sq_deployment_rollout,
+    .rollout_start = sq_rollout_start,
+    .rollout_unsettled = sq_rollout_unsettled,
+    .assignment_settle = sq_assignment_settle,
+    .quarantine_get = sq_quarantine_get,
+    .quarantine_list = sq_quarantine_list,
+    .quarantine_lift = sq_quarantine_lift,
 };
 
 enum nb_err store_sqlite_open(const char *path, struct store *out, struct nb_diag *diag)

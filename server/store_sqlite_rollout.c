@@ -12,11 +12,9 @@ static struct sq *ctx(struct store *s)
     return s->ctx;
 }
 
-#define ROLLOUT_COLS                                                                               \
-    "id, release_id, name, state, salt, spec, current_wave, reason, created_by, created_at,"       \
-    " updated_at"
+#define ROLLOUT_COLS SQ_ROLLOUT_COLS
 
-static void read_rollout(sqlite3_stmt *st, struct store_rollout *r)
+void sq_read_rollout(sqlite3_stmt *st, struct store_rollout *r)
 {
     char state[32];
     memset(r, 0, sizeof *r);
@@ -37,7 +35,7 @@ static void read_rollout(sqlite3_stmt *st, struct store_rollout *r)
 
 static bool row_rollout(void *arg, sqlite3_stmt *st)
 {
-    read_rollout(st, arg);
+    sq_read_rollout(st, arg);
     return false;
 }
 
@@ -85,7 +83,7 @@ struct visit_rollout {
 static bool row_rollout_visit(void *arg, sqlite3_stmt *st)
 {
     struct visit_rollout *v = arg;
-    read_rollout(st, &v->r);
+    sq_read_rollout(st, &v->r);
     return v->cb(v->arg, &v->r);
 }
 
@@ -228,49 +226,46 @@ enum nb_err sq_rollout_waves(struct store *s, int64_t rollout_id, store_rollout_
     return err;
 }
 
-struct visit_member {
-    store_rollout_member_cb cb;
-    void *arg;
-};
-
-static bool row_member_visit(void *arg, sqlite3_stmt *st)
+bool sq_row_member(void *arg, sqlite3_stmt *st)
 {
-    struct visit_member *v = arg;
+    struct sq_visit_member *v = arg;
     struct store_rollout_member m;
     m.wave = (int)sqlite3_column_int64(st, 0);
     sq_read_assignment(st, 1, &m.a);
+    sq_read_member_safety(st, 9, &m);
     return v->cb(v->arg, &m);
 }
 
 enum nb_err sq_rollout_members(struct store *s, int64_t rollout_id, store_rollout_member_cb cb,
                                void *arg)
 {
-    struct visit_member v = {cb, arg};
-    enum nb_err err = sq_query(ctx(s),
-                               "SELECT w.wave, a.deployment_id, a.device_id, a.release_id, a.state,"
-                               " a.progress, a.code, a.message, a.updated_at"
-                               " FROM rollout_waves w JOIN assignments a"
-                               " ON a.deployment_id = w.deployment_id WHERE w.rollout_id = ?"
-                               " ORDER BY w.wave, a.device_id",
-                               row_member_visit, &v, NULL, "i", rollout_id);
-    return err;
+    struct sq_visit_member v = {cb, arg};
+    return sq_query(ctx(s), SQ_MEMBER_SELECT " WHERE w.rollout_id = ? ORDER BY w.wave, a.device_id",
+                    sq_row_member, &v, NULL, "i", rollout_id);
 }
 
-enum nb_err sq_rollout_expire(struct store *s, int64_t rollout_id, int64_t before, const char *code,
-                              const char *message, int64_t at, size_t *n)
+enum nb_err sq_rollout_expire(struct store *s, int64_t rollout_id, const struct store_expiry *e,
+                              int64_t at, size_t *n)
 {
+    static const char *const sql =
+        "UPDATE assignments SET state = 'failed', code = ?, message = ?, updated_at = ?"
+        " WHERE state IN ('notified', 'downloading', 'installing', 'rebooting', 'committed')"
+        " AND (?4 = 0 AND updated_at < ?5 OR ?4 = 1 AND started_at > 0 AND started_at < ?5)"
+        " AND " OF_ROLLOUT;
     size_t changed = 0;
     enum nb_err err = sq_begin(ctx(s));
     if (err != NB_OK)
         return err;
-    err = sq_exec(ctx(s),
-                  "UPDATE assignments SET state = 'failed', code = ?, message = ?,"
-                  " updated_at = ? WHERE state IN ('notified', 'downloading',"
-                  " 'installing', 'rebooting', 'committed') AND updated_at < ?"
-                  " AND " OF_ROLLOUT,
-                  "ttiii", code, message, at, before, rollout_id);
+    /* The lease first: a device both silent and slow is said to be silent. */
+    err = sq_exec(ctx(s), sql, "ttiiii", e->code, e->silent_message, at, (int64_t)0,
+                  e->silent_before, rollout_id);
     if (err == NB_OK)
         changed = (size_t)sq_changes(ctx(s));
+    if (err == NB_OK)
+        err = sq_exec(ctx(s), sql, "ttiiii", e->code, e->slow_message, at, (int64_t)1,
+                      e->started_before, rollout_id);
+    if (err == NB_OK)
+        changed += (size_t)sq_changes(ctx(s));
     err = sq_end(ctx(s), err);
     if (err == NB_OK)
         *n = changed;

@@ -293,12 +293,13 @@ static void test_rollout_hold_abort_expire(void **state)
 
     /* Timeout: in progress and unchanged before 800 -> failed; pending stays. */
     size_t n = 0;
-    assert_int_equal(s->ops->rollout_expire(s, id, 800, "E_TIMED_OUT", "no progress", 1000, &n),
-                     NB_OK);
+    struct store_expiry e = {800, 0, "E_TIMED_OUT", "no progress", "too slow"};
+    assert_int_equal(s->ops->rollout_expire(s, id, &e, 1000, &n), NB_OK);
     assert_int_equal(n, 1);
     assert_int_equal(s->ops->assignment_get(s, dep, "a", &a), NB_OK);
     assert_int_equal(a.state, STORE_ASSIGN_FAILED);
     assert_string_equal(a.code, "E_TIMED_OUT");
+    assert_string_equal(a.message, "no progress");
     assert_int_equal(a.updated_at, 1000);
 
     /* Abort: c had not started (cancelled); b is installing (finishes). */
