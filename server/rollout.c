@@ -166,7 +166,10 @@ void rollout_plan_free(struct rollout_plan *plan)
 static void count_pending(struct rollout_wave_view *v, const struct store_rollout_member *m)
 {
     if (m->t.waiting[0] != '\0') {
-        v->waiting_cap++;
+        if (strcmp(m->t.waiting, "rate cap") == 0)
+            v->waiting_rate++;
+        else
+            v->waiting_downloads++;
         v->counts.in_progress++;
     } else if (m->t.attempt > 1) {
         v->retrying++;

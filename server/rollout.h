@@ -82,9 +82,10 @@ struct rollout_wave_view {
     struct gate_counts counts;
     uint32_t in_state[STORE_ASSIGN_COUNT]; /* the funnel by assignment state */
     uint32_t cancelled;
-    uint32_t waiting_cap; /* checked in, waiting for the start rate or download cap */
-    uint32_t retrying;    /* a failed attempt, offered again after its back-off */
-    uint32_t quarantined; /* their devices quarantined: out of the gate's counts */
+    uint32_t waiting_rate;      /* checked in, waiting for the start rate (per minute) */
+    uint32_t waiting_downloads; /* checked in, waiting for the cap on downloads at once */
+    uint32_t retrying;          /* a failed attempt, offered again after its back-off */
+    uint32_t quarantined;       /* their devices quarantined: out of the gate's counts */
 };
 
 /* Counts the members of rollout r by wave into views[0..ROLLOUT_WAVES_MAX-1]

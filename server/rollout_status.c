@@ -61,7 +61,8 @@ static json_t *wave_json(int w, const struct rollout_wave_view *v, size_t planne
         "succeeded", (int)c->succeeded, "failed", (int)gate_failed(c), "timed_out",
         (int)c->failed[GATE_FAIL_TIMEOUT], "failed_by_reason", failures_json(c), "cancelled",
         (int)v->cancelled, "deployment_id", (int)v->deployment_id);
-    json_object_set_new(o, "waiting_cap", json_integer(v->waiting_cap));
+    json_object_set_new(o, "waiting_rate_cap", json_integer(v->waiting_rate));
+    json_object_set_new(o, "waiting_download_cap", json_integer(v->waiting_downloads));
     json_object_set_new(o, "retrying", json_integer(v->retrying));
     json_object_set_new(o, "quarantined", json_integer(v->quarantined));
     return o;
