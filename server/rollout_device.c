@@ -15,7 +15,8 @@
 /* Codes a device (or the server, E_TIMED_OUT) reports, by class; a code not
  * listed is final. docs/rollouts.md has the same table in words. */
 static const char *const transient_codes[] = {
-    "E_TIMEOUT", "E_IO", "E_BUSY", "E_POWER", "E_NOMEM", "E_NOSPC", "E_CRYPTO",
+    "E_TIMEOUT", "E_IO",    "E_BUSY",   "E_POWER",
+    "E_NOMEM",   "E_NOSPC", "E_CRYPTO", ROLLOUT_TIMEOUT_CODE,
 };
 static const char *const refused_codes[] = {
     "E_SIG",      "E_FRESHNESS", "E_NOT_FOR_DEVICE", "E_EXPIRED",
@@ -179,13 +180,19 @@ bool rdev_may_instruct(struct srv *srv, struct store_assignment *a, int64_t now)
 enum nb_err rdev_expire(struct srv *srv, const struct store_rollout *r,
                         const struct rollout_spec *spec, int64_t now, size_t *n)
 {
-    char silent[96], slow[96];
+    char silent[96], slow[96], absent[96];
     (void)snprintf(silent, sizeof silent, "no report for %u s (the rollout's lease)",
                    spec->lease_s);
     (void)snprintf(slow, sizeof slow, "the attempt took more than %u s (the device timeout)",
                    spec->device_timeout_s);
-    struct store_expiry e = {now - (int64_t)spec->lease_s, now - (int64_t)spec->device_timeout_s,
-                             ROLLOUT_TIMEOUT_CODE, silent, slow};
+    (void)snprintf(absent, sizeof absent, "not back for its retry within %u s (the lease)",
+                   spec->lease_s);
+    struct store_expiry e = {now - (int64_t)spec->lease_s,
+                             now - (int64_t)spec->device_timeout_s,
+                             ROLLOUT_TIMEOUT_CODE,
+                             silent,
+                             slow,
+                             absent};
     return srv->store.ops->rollout_expire(&srv->store, r->id, &e, now, n);
 }
 

@@ -16,11 +16,12 @@
 
 /* How a failure is treated. */
 enum rdev_class {
-    RDEV_TRANSIENT, /* the network, the server, the device's storage or memory: retried */
+    RDEV_TRANSIENT, /* the network, the server, the device's storage or memory, a
+                     * device timed out (silent, slow): retried */
     RDEV_REFUSED,   /* the device refused what it got (an attacker on the path can cause
                      * it): retried, so nobody on the path fails an assignment for good */
     RDEV_FINAL,     /* about the release on this device (health, boot, rollback,
-                     * compatibility), or the device went silent: not retried */
+                     * compatibility, size, keys): not retried */
 };
 
 /* The class of an attempt that ended in state st with the device's code

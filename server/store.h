@@ -257,13 +257,15 @@ struct store_settle {
 };
 
 /* The per-device timeouts of a rollout (rollout_expire): in progress and
- * silent since before silent_before, or started before started_before. */
+ * silent since before silent_before, or started before started_before; or
+ * offered a retry from before silent_before and not back for it. */
 struct store_expiry {
     int64_t silent_before;
     int64_t started_before;
     const char *code;
     const char *silent_message;
     const char *slow_message;
+    const char *absent_message;
 };
 
 /* Who changed what; appended in the transaction of the change it records. */
@@ -437,8 +439,9 @@ struct store_ops {
     /* The per-device timeouts: the rollout's assignments that are in
      * progress (notified .. committed) and unchanged since before
      * e->silent_before (the lease), or whose attempt started before
-     * e->started_before, become failed with e->code and the matching
-     * message; *n how many. */
+     * e->started_before, or that are pending a retry (attempt > 1, not
+     * waiting for a cap) offered from before e->silent_before, become
+     * failed with e->code and the matching message; *n how many. */
     NB_MUST_CHECK enum nb_err (*rollout_expire)(struct store *s, int64_t rollout_id,
                                                 const struct store_expiry *e, int64_t at,
                                                 size_t *n);

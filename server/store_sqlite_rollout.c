@@ -266,6 +266,14 @@ enum nb_err sq_rollout_expire(struct store *s, int64_t rollout_id, const struct 
                       e->started_before, rollout_id);
     if (err == NB_OK)
         changed += (size_t)sq_changes(ctx(s));
+    if (err == NB_OK)
+        err = sq_exec(ctx(s),
+                      "UPDATE assignments SET state = 'failed', code = ?, message = ?,"
+                      " updated_at = ? WHERE state = 'pending' AND attempt > 1 AND waiting = ''"
+                      " AND not_before < ? AND " OF_ROLLOUT,
+                      "ttiii", e->code, e->absent_message, at, e->silent_before, rollout_id);
+    if (err == NB_OK)
+        changed += (size_t)sq_changes(ctx(s));
     err = sq_end(ctx(s), err);
     if (err == NB_OK)
         *n = changed;

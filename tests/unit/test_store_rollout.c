@@ -302,7 +302,7 @@ static void test_rollout_hold_abort_expire(void **state)
 
     /* Timeout: in progress and unchanged before 800 -> failed; pending stays. */
     size_t n = 0;
-    struct store_expiry e = {800, 0, "E_TIMED_OUT", "no progress", "too slow"};
+    struct store_expiry e = {800, 0, "E_TIMED_OUT", "no progress", "too slow", "absent"};
     assert_int_equal(s->ops->rollout_expire(s, id, &e, 1000, &n), NB_OK);
     assert_int_equal(n, 1);
     assert_int_equal(s->ops->assignment_get(s, dep, "a", &a), NB_OK);
@@ -424,7 +424,7 @@ static void test_rollout_start(void **state)
 
     /* The total timeout: a started before 5050 fails, b (started 5062) stays. */
     size_t n = 0;
-    struct store_expiry e = {0, 5050, "E_TIMED_OUT", "silent", "too slow"};
+    struct store_expiry e = {0, 5050, "E_TIMED_OUT", "silent", "too slow", "absent"};
     assert_int_equal(s->ops->rollout_expire(s, id, &e, 6000, &n), NB_OK);
     assert_int_equal(n, 1);
     assert_int_equal(s->ops->assignment_get(s, dep, "a", &a), NB_OK);
@@ -499,6 +499,18 @@ static void test_rollout_settle(void **state)
     assert_string_equal(m.a.code, "E_IO"); /* the last failure stays readable */
     assert_int_equal(m.q.failures, 1);
     assert_int_equal(s->ops->assignment_current(s, "a", &a), NB_OK);
+    /* Not back for the retry: failed once the lease after not_before is over. */
+    size_t n = 0;
+    struct store_expiry e = {7000, 0, "E_TIMED_OUT", "silent", "slow", "absent"};
+    assert_int_equal(s->ops->rollout_expire(s, id, &e, 7500, &n), NB_OK);
+    assert_int_equal(n, 0);
+    e.silent_before = 7001;
+    assert_int_equal(s->ops->rollout_expire(s, id, &e, 7600, &n), NB_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(s->ops->assignment_get(s, dep, "a", &a), NB_OK);
+    assert_int_equal(a.state, STORE_ASSIGN_FAILED);
+    assert_string_equal(a.message, "absent");
+    assert_int_equal(unsettled(s, id, &ms), 2); /* a, failed again, and b */
 
     /* b: final, quarantined. */
     memset(&how, 0, sizeof how);
@@ -509,7 +521,7 @@ static void test_rollout_settle(void **state)
     memcpy(how.code, "E_HEALTH", 9);
     assert_int_equal(s->ops->assignment_settle(s, dep, "b", STORE_ASSIGN_ROLLED_BACK, &how, NULL),
                      NB_OK);
-    assert_int_equal(unsettled(s, id, &ms), 0);
+    assert_int_equal(unsettled(s, id, &ms), 1); /* a, failed again */
     m = get_member(s, id, "b");
     assert_true(m.t.settled);
     assert_int_equal(m.q.until, 9000);
@@ -521,7 +533,7 @@ static void test_rollout_settle(void **state)
     assert_int_equal(q.failures, 3);
     assert_int_equal(q.since, 6000);
     assert_int_equal(s->ops->quarantine_get(s, "c", &q), NB_ENOENT);
-    size_t n = 0;
+    n = 0;
     assert_int_equal(s->ops->quarantine_list(s, 8999, 100, count_quarantine, &n), NB_OK);
     assert_int_equal(n, 1);
     n = 0;
