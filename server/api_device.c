@@ -474,6 +474,7 @@ static void report(struct srv *srv, struct http_req *req)
         return;
     }
     bool fresh = assignment_device_may_report(a.state, r.state);
+    rdev_report_key(srv, &a, r.report_id);
     r.at = srv_now();
     a.state = fresh ? r.state : a.state;
     a.progress = fresh ? assignment_progress(r.state, r.progress, a.progress) : a.progress;

@@ -175,6 +175,19 @@ bool rdev_may_instruct(struct srv *srv, struct store_assignment *a, int64_t now)
     return true;
 }
 
+void rdev_report_key(struct srv *srv, const struct store_assignment *a, char *report_id)
+{
+    struct store_attempt t;
+    char key[STORE_NAME_MAX + 1];
+    if (srv->store.ops->assignment_attempt(&srv->store, a->deployment_id, a->device_id, &t) !=
+            NB_OK ||
+        t.attempt < 2)
+        return;
+    int n = snprintf(key, sizeof key, "%s@a%u", report_id, (unsigned)t.attempt);
+    if (n > 0 && (size_t)n < sizeof key)
+        memcpy(report_id, key, (size_t)n + 1);
+}
+
 /* ---- the engine ------------------------------------------------------------------ */
 
 enum nb_err rdev_expire(struct srv *srv, const struct store_rollout *r,
@@ -276,5 +289,17 @@ enum nb_err rdev_settle_rollout(struct srv *srv, const struct store_rollout *r,
     for (size_t i = 0; err == NB_OK && i < u.n; i++)
         err = settle_one(srv, r, &p, &u.m[i], now);
     nb_free(u.m);
+    return err;
+}
+
+enum nb_err rdev_tick_late(struct srv *srv, const struct store_rollout *r, int64_t now)
+{
+    static _Thread_local struct rollout_spec spec; /* only the engine thread ticks */
+    size_t expired = 0;
+    enum nb_err err = rollout_spec_parse(r->spec, &spec);
+    if (err == NB_OK)
+        err = rdev_expire(srv, r, &spec, now, &expired);
+    if (err == NB_OK)
+        err = rdev_settle_rollout(srv, r, &spec, now);
     return err;
 }

@@ -13,6 +13,7 @@
 #define RDEV_QUARANTINE_AFTER 3   /* failed attempts in a row, across rollouts */
 #define RDEV_BACKOFF_MAX_S 21600  /* the back-off stops doubling at 6 h */
 #define RDEV_SETTLE_PER_TICK 1000 /* finished attempts one tick settles at most */
+#define RDEV_LATE_ROLLOUTS 100    /* completed rollouts (newest) whose late devices are watched */
 
 /* How a failure is treated. */
 enum rdev_class {
@@ -76,6 +77,14 @@ const char *rdev_start_name(enum store_start v); /* "go", "held", "back-off", ..
  * rollout is moved to notified here (a->state too). A store error holds. */
 bool rdev_may_instruct(struct srv *srv, struct store_assignment *a, int64_t now);
 
+/* The key a device's status report is kept under: its own report id, with
+ * "@a<attempt>" after it for the second and later attempts of an
+ * assignment, so a retry's reports (which an agent names after the
+ * deployment, the state and the code) are not taken for the first
+ * attempt's repeated. report_id holds STORE_NAME_MAX + 1 bytes; an id too
+ * long to extend stays as it is. */
+void rdev_report_key(struct srv *srv, const struct store_assignment *a, char *report_id);
+
 /* The engine side, each tick of a running rollout r: times out attempts
  * (lease and total), then settles the finished ones (retries, final,
  * quarantine; audited as rollout.retry and device.quarantine). */
@@ -83,5 +92,10 @@ NB_MUST_CHECK enum nb_err rdev_expire(struct srv *srv, const struct store_rollou
                                       const struct rollout_spec *spec, int64_t now, size_t *n);
 NB_MUST_CHECK enum nb_err rdev_settle_rollout(struct srv *srv, const struct store_rollout *r,
                                               const struct rollout_spec *spec, int64_t now);
+/* The same for a completed rollout r, which still serves devices that come
+ * late (not seen while it ran): their attempts time out, retry and count
+ * toward quarantine like any other. */
+NB_MUST_CHECK enum nb_err rdev_tick_late(struct srv *srv, const struct store_rollout *r,
+                                         int64_t now);
 
 #endif

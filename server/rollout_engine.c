@@ -180,23 +180,31 @@ static bool note_running(void *arg, const struct store_rollout *r)
     return run->n < STORE_LIST_MAX;
 }
 
-void rollout_tick(struct srv *srv, int64_t now)
+/* Ticks the rollouts in state st (at most max, newest first): running
+ * ones fully, completed ones only for their late devices (rollout_device.h). */
+static void tick_state(struct srv *srv, enum store_rollout_state st, size_t max, int64_t now)
 {
     static _Thread_local struct running run; /* only the engine thread ticks */
     static _Thread_local struct store_rollout r;
     run.n = 0;
-    enum nb_err err = srv->store.ops->rollout_list(&srv->store, true, STORE_ROLLOUT_RUNNING,
-                                                   STORE_LIST_MAX, 0, note_running, &run);
+    enum nb_err err =
+        srv->store.ops->rollout_list(&srv->store, true, st, max, 0, note_running, &run);
     for (size_t i = 0; err == NB_OK && i < run.n; i++) {
         /* Read again: the state may have changed since the list. */
         enum nb_err e = srv->store.ops->rollout_get(&srv->store, run.ids[i], &r);
-        if (e == NB_OK && r.state == STORE_ROLLOUT_RUNNING)
-            e = tick_one(srv, &r, now);
+        if (e == NB_OK && r.state == st)
+            e = st == STORE_ROLLOUT_RUNNING ? tick_one(srv, &r, now) : rdev_tick_late(srv, &r, now);
         if (e != NB_OK)
             srv_log(SRV_LOG_WARN, "rollout %lld: tick: %s", (long long)run.ids[i], nb_strerror(e));
     }
     if (err != NB_OK)
         srv_log(SRV_LOG_WARN, "rollouts: tick: %s", nb_strerror(err));
+}
+
+void rollout_tick(struct srv *srv, int64_t now)
+{
+    tick_state(srv, STORE_ROLLOUT_RUNNING, STORE_LIST_MAX, now);
+    tick_state(srv, STORE_ROLLOUT_COMPLETED, RDEV_LATE_ROLLOUTS, now);
 }
 
 /* ---- the thread ------------------------------------------------------------------ */

@@ -479,6 +479,11 @@ struct store_ops {
                                                    enum store_assign_state was,
                                                    const struct store_settle *how,
                                                    const struct store_audit *au);
+    /* The attempt columns of one assignment (attempt 1 for a plain
+     * deployment's): NB_ENOENT when there is no such assignment. */
+    NB_MUST_CHECK enum nb_err (*assignment_attempt)(struct store *s, int64_t deployment_id,
+                                                    const char *device_id,
+                                                    struct store_attempt *out);
     /* A device's record: NB_ENOENT when it never failed a rollout attempt. */
     NB_MUST_CHECK enum nb_err (*quarantine_get)(struct store *s, const char *device_id,
                                                 struct store_quarantine *out);

@@ -537,6 +537,7 @@ static const struct store_ops sqlite_ops = {
     .rollout_start = sq_rollout_start,
     .rollout_unsettled = sq_rollout_unsettled,
     .assignment_settle = sq_assignment_settle,
+    .assignment_attempt = sq_assignment_attempt,
     .quarantine_get = sq_quarantine_get,
     .quarantine_list = sq_quarantine_list,
     .quarantine_lift = sq_quarantine_lift,

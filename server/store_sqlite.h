@@ -146,6 +146,8 @@ enum nb_err sq_rollout_unsettled(struct store *s, int64_t rollout_id, store_roll
 enum nb_err sq_assignment_settle(struct store *s, int64_t deployment_id, const char *device_id,
                                  enum store_assign_state was, const struct store_settle *how,
                                  const struct store_audit *au);
+enum nb_err sq_assignment_attempt(struct store *s, int64_t deployment_id, const char *device_id,
+                                  struct store_attempt *out);
 enum nb_err sq_quarantine_get(struct store *s, const char *device_id, struct store_quarantine *out);
 enum nb_err sq_quarantine_list(struct store *s, int64_t now, size_t limit, store_quarantine_cb cb,
                                void *arg);

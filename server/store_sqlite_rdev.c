@@ -201,6 +201,31 @@ enum nb_err sq_assignment_settle(struct store *s, int64_t deployment_id, const c
     return sq_end(q, err);
 }
 
+static bool row_attempt(void *arg, sqlite3_stmt *st)
+{
+    struct store_rollout_member *m = arg;
+    sq_read_member_safety(st, 0, m);
+    return false;
+}
+
+enum nb_err sq_assignment_attempt(struct store *s, int64_t deployment_id, const char *device_id,
+                                  struct store_attempt *out)
+{
+    struct store_rollout_member m;
+    size_t n = 0;
+    memset(&m, 0, sizeof m);
+    enum nb_err err = sq_query(ctx(s),
+                               "SELECT " SQ_MEMBER_COLS " FROM assignments a"
+                               " LEFT JOIN device_quarantine q ON q.device_id = a.device_id"
+                               " WHERE a.deployment_id = ? AND a.device_id = ?",
+                               row_attempt, &m, &n, "it", deployment_id, device_id);
+    if (err == NB_OK && n == 0)
+        err = NB_ENOENT;
+    if (err == NB_OK)
+        *out = m.t;
+    return err;
+}
+
 /* ---- quarantine records ------------------------------------------------------------ */
 
 #define QUARANTINE_COLS "device_id, failures, until, since, code"

@@ -498,6 +498,11 @@ static void test_rollout_settle(void **state)
     assert_false(m.t.settled);
     assert_string_equal(m.a.code, "E_IO"); /* the last failure stays readable */
     assert_int_equal(m.q.failures, 1);
+    struct store_attempt t;
+    assert_int_equal(s->ops->assignment_attempt(s, dep, "a", &t), NB_OK);
+    assert_int_equal(t.attempt, 2);
+    assert_int_equal(t.not_before, 7000);
+    assert_int_equal(s->ops->assignment_attempt(s, dep, "zz", &t), NB_ENOENT);
     assert_int_equal(s->ops->assignment_current(s, "a", &a), NB_OK);
     /* Not back for the retry: failed once the lease after not_before is over. */
     size_t n = 0;
