@@ -232,13 +232,19 @@ static int device_path(struct cli_remote *r, int argc, char **argv, const char *
     return CLI_EXIT_OK;
 }
 
-static int device_show(struct cli_remote *r, int argc, char **argv)
+/* METHOD on /api/v1/devices/ID[/suffix]; *d the answer. */
+static int device_request(struct cli_remote *r, int argc, char **argv, const char *method,
+                          const char *suffix, json_t **d)
 {
     char path[256];
+    int rc = device_path(r, argc, argv, suffix, NULL, 0, NULL, path, sizeof path);
+    return rc != CLI_EXIT_OK ? rc : cli_remote_call(r, method, path, NULL, d);
+}
+
+static int device_show(struct cli_remote *r, int argc, char **argv)
+{
     json_t *d = NULL;
-    int rc = device_path(r, argc, argv, NULL, NULL, 0, NULL, path, sizeof path);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_remote_call(r, "GET", path, NULL, &d);
+    int rc = device_request(r, argc, argv, "GET", NULL, &d);
     if (rc != CLI_EXIT_OK || r->json)
         return rc != CLI_EXIT_OK ? rc : cli_remote_print_json(d);
     rc = print_device(d);
@@ -260,11 +266,8 @@ static int changed(struct cli_remote *r, json_t *d, const char *verb)
 static int state_change(struct cli_remote *r, int argc, char **argv, const char *action,
                         const char *verb)
 {
-    char path[256];
     json_t *d = NULL;
-    int rc = device_path(r, argc, argv, action, NULL, 0, NULL, path, sizeof path);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_remote_call(r, "POST", path, NULL, &d);
+    int rc = device_request(r, argc, argv, "POST", action, &d);
     return rc != CLI_EXIT_OK ? rc : changed(r, d, verb);
 }
 
@@ -276,11 +279,8 @@ static const char unquarantine_usage[] =
 
 static int device_unquarantine(struct cli_remote *r, int argc, char **argv)
 {
-    char path[256];
     json_t *d = NULL;
-    int rc = device_path(r, argc, argv, "quarantine", NULL, 0, NULL, path, sizeof path);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_remote_call(r, "DELETE", path, NULL, &d);
+    int rc = device_request(r, argc, argv, "DELETE", "quarantine", &d);
     if (rc != CLI_EXIT_OK || r->json)
         return rc != CLI_EXIT_OK ? rc : cli_remote_print_json(d);
     printf("lifted the quarantine of %s\n", cli_json_str(d, "device_id"));

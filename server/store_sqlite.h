@@ -171,6 +171,10 @@ struct sq_visit_member {
     void *arg;
 };
 bool sq_row_member(void *arg, sqlite3_stmt *st);
+/* The rollout's assignments, for UPDATE ... WHERE: the deployments of its
+ * waves (one parameter, the rollout's id). */
+#define SQ_OF_ROLLOUT                                                                              \
+    "deployment_id IN (SELECT deployment_id FROM rollout_waves WHERE rollout_id = ?)"
 /* A rollout row (store_sqlite_rollout.c). */
 #define SQ_ROLLOUT_COLS                                                                            \
     "id, release_id, name, state, salt, spec, current_wave, reason, created_by, created_at,"       \

@@ -13,7 +13,7 @@ static struct sq *ctx(struct store *s)
     return s->ctx;
 }
 
-#define OF_ROLLOUT "deployment_id IN (SELECT deployment_id FROM rollout_waves WHERE rollout_id = ?)"
+#define OF_ROLLOUT SQ_OF_ROLLOUT
 
 void sq_read_member_safety(sqlite3_stmt *st, int c, struct store_rollout_member *m)
 {

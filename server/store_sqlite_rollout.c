@@ -102,8 +102,7 @@ enum nb_err sq_rollout_list(struct store *s, bool has_state, enum store_rollout_
     return err;
 }
 
-/* The rollout's assignments, for UPDATE ... WHERE: the deployments of its waves. */
-#define OF_ROLLOUT "deployment_id IN (SELECT deployment_id FROM rollout_waves WHERE rollout_id = ?)"
+#define OF_ROLLOUT SQ_OF_ROLLOUT
 
 enum nb_err sq_rollout_set_state(struct store *s, int64_t id, enum store_rollout_state from,
                                  enum store_rollout_state to, const char *reason, int64_t at,

@@ -271,16 +271,27 @@ static void test_rollout_waves(void **state)
     assert_int_equal(a.deployment_id, w[1].deployment_id);
 }
 
-static void test_rollout_hold_abort_expire(void **state)
+/* A running rollout with devices a, b and c in wave 0; *dep its deployment. */
+static int64_t running_abc(struct fixture *f, int64_t *dep)
 {
-    struct fixture *f = *state;
     struct store *s = &f->st;
     int64_t id = add_rollout(f, STORE_ROLLOUT_RUNNING);
     const char *ids[] = {"a", "b", "c"};
     assign(s, id, 0, ids, 3, NB_OK);
     struct store_assignment a;
     assert_int_equal(s->ops->assignment_current(s, "a", &a), NB_OK);
-    int64_t dep = a.deployment_id;
+    *dep = a.deployment_id;
+    return id;
+}
+
+static void test_rollout_hold_abort_expire(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = &f->st;
+    const char *ids[] = {"a", "b", "c"};
+    int64_t dep = 0, id = running_abc(f, &dep);
+    struct store_assignment a;
+    assert_int_equal(s->ops->assignment_get(s, dep, "a", &a), NB_OK);
     a.state = STORE_ASSIGN_DOWNLOADING;
     a.updated_at = 600;
     assert_int_equal(s->ops->assignment_update(s, &a), NB_OK);
@@ -369,12 +380,8 @@ static void test_rollout_start(void **state)
 {
     struct fixture *f = *state;
     struct store *s = &f->st;
-    int64_t id = add_rollout(f, STORE_ROLLOUT_RUNNING);
-    const char *ids[] = {"a", "b", "c"};
-    assign(s, id, 0, ids, 3, NB_OK);
+    int64_t dep = 0, id = running_abc(f, &dep);
     struct store_assignment a;
-    assert_int_equal(s->ops->assignment_current(s, "a", &a), NB_OK);
-    int64_t dep = a.deployment_id;
     static struct store_rollout r;
     assert_int_equal(s->ops->deployment_rollout(s, dep, &r), NB_OK);
     assert_int_equal(r.id, id);
@@ -464,12 +471,8 @@ static void test_rollout_settle(void **state)
 {
     struct fixture *f = *state;
     struct store *s = &f->st;
-    int64_t id = add_rollout(f, STORE_ROLLOUT_RUNNING);
-    const char *ids[] = {"a", "b", "c"};
-    assign(s, id, 0, ids, 3, NB_OK);
+    int64_t dep = 0, id = running_abc(f, &dep);
     struct store_assignment a;
-    assert_int_equal(s->ops->assignment_current(s, "a", &a), NB_OK);
-    int64_t dep = a.deployment_id;
     finish(s, dep, "a", STORE_ASSIGN_FAILED, "E_IO");
     finish(s, dep, "b", STORE_ASSIGN_ROLLED_BACK, "E_HEALTH");
     struct members ms;
