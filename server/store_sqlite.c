@@ -87,7 +87,10 @@ static const char *const migrations[] = {
     "CREATE TABLE device_quarantine(device_id TEXT PRIMARY KEY REFERENCES devices(id),"
     " failures INTEGER NOT NULL DEFAULT 0, until INTEGER NOT NULL DEFAULT 0,"
     " since INTEGER NOT NULL DEFAULT 0, code TEXT NOT NULL DEFAULT '');"
-    "CREATE INDEX device_quarantine_until ON device_quarantine(until);",
+    "CREATE INDEX device_quarantine_until ON device_quarantine(until);"
+    /* The caps count a rollout's starts and downloads at each capped check-in. */
+    "CREATE INDEX assignments_started ON assignments(deployment_id, first_started_at);"
+    "CREATE INDEX assignments_dep_state ON assignments(deployment_id, state);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
