@@ -43,20 +43,25 @@ static json_t *failures_json(const struct gate_counts *c)
     return o;
 }
 
+/* The wave's devices: those the gate counts, and those it leaves out. */
+static uint32_t targeted(const struct rollout_wave_view *v)
+{
+    return gate_total(&v->counts) + v->cancelled + v->quarantined;
+}
+
 /* planned: the plan's devices still to reach, or the devices the wave
  * holds, whichever is more (devices on the version leave the plan). */
 static json_t *wave_json(int w, const struct rollout_wave_view *v, size_t planned)
 {
     const uint32_t *s = v->in_state;
     const struct gate_counts *c = &v->counts;
-    planned = planned > gate_total(c) + v->cancelled ? planned : gate_total(c) + v->cancelled;
+    planned = planned > targeted(v) ? planned : targeted(v);
     json_t *o = json_pack(
         "{s:i, s:s, s:b, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:o, s:i, s:i}", "wave",
         w, "name", w == 0 ? "canary" : "wave", "opened", v->opened, "opened_at",
-        (json_int_t)v->opened_at, "planned", (json_int_t)planned, "targeted",
-        (int)(gate_total(c) + v->cancelled), "not_seen", (int)c->not_seen, "notified",
-        (int)s[STORE_ASSIGN_NOTIFIED], "downloading", (int)s[STORE_ASSIGN_DOWNLOADING],
-        "installing",
+        (json_int_t)v->opened_at, "planned", (json_int_t)planned, "targeted", (int)targeted(v),
+        "not_seen", (int)c->not_seen, "notified", (int)s[STORE_ASSIGN_NOTIFIED], "downloading",
+        (int)s[STORE_ASSIGN_DOWNLOADING], "installing",
         (int)(s[STORE_ASSIGN_INSTALLING] + s[STORE_ASSIGN_REBOOTING] + s[STORE_ASSIGN_COMMITTED]),
         "succeeded", (int)c->succeeded, "failed", (int)gate_failed(c), "timed_out",
         (int)c->failed[GATE_FAIL_TIMEOUT], "failed_by_reason", failures_json(c), "cancelled",
@@ -162,8 +167,8 @@ json_t *rollout_status_json(struct srv *srv, const struct store_rollout *r,
     size_t planned = 0;
     for (size_t w = 0; w < plan->n_waves; w++) {
         json_array_append_new(waves, wave_json((int)w, &views[w], plan->sizes[w]));
-        planned += plan->sizes[w] > gate_total(&views[w].counts) ? plan->sizes[w]
-                                                                 : gate_total(&views[w].counts);
+        uint32_t held = gate_total(&views[w].counts) + views[w].quarantined;
+        planned += plan->sizes[w] > held ? plan->sizes[w] : held;
     }
     json_t *gate = json_null();
     if (r->state == STORE_ROLLOUT_RUNNING || r->state == STORE_ROLLOUT_PAUSED) {

@@ -190,6 +190,7 @@ settle h1
 wait_for "quarantine rollout completed" 100 ro_is "$ro_q" '.state == "completed"'
 ro_get "$ro_q" . >q.json
 jq -e '.waves[1].quarantined == 1 and .waves[1].failed == 0 and .waves[1].succeeded == 1
+    and .waves[1].targeted == 2
     and (.quarantined | length) == 1 and .quarantined[0].failures == 3' q.json >/dev/null && ok ||
     bad "quarantine status: $(jq -c '{reason, waves: .waves[1], quarantined}' q.json)"
 jq -e '.reason | endswith("1 of 1 reachable devices healthy (100.0% >= 95.0%))")' q.json >/dev/null && ok ||
