@@ -74,6 +74,9 @@ create() {
 started() { member "$1" "$2" .first_started_at; }
 
 # --- d (first minute): the start rate ------------------------------------------------
+cli rollout plan "$rel" --retry-max 11
+[ "$rc" -eq 1 ] && grep -q "400 E_PARSE (field retry_max): field 'retry_max': an integer 1..10" <<<"$out" && ok ||
+    bad "a bad safety field: $rc $out"
 rdevs=(r1 r2 r3 r4 r5)
 for d in "${rdevs[@]}"; do add_device "$d" "$base" v1.nbb 262144 rgrp; done
 create rate 3600 --group rgrp --start-rate 2 # held by its soak: the caps alone act
