@@ -150,9 +150,12 @@ bool rdev_may_instruct(struct srv *srv, struct store_assignment *a, int64_t now)
     static _Thread_local struct rollout_spec spec;
     if (a->state != STORE_ASSIGN_PENDING && a->state != STORE_ASSIGN_NOTIFIED)
         return true;
-    enum nb_err err = srv->store.ops->deployment_rollout(&srv->store, a->deployment_id, &r);
+    int64_t id = 0;
+    enum nb_err err = srv->store.ops->deployment_rollout(&srv->store, a->deployment_id, &id);
     if (err == NB_ENOENT)
         return true; /* a plain deployment */
+    if (err == NB_OK)
+        err = srv->store.ops->rollout_get(&srv->store, id, &r);
     if (err == NB_OK)
         err = rollout_spec_parse(r.spec, &spec);
     struct rdev_caps caps = {spec.start_rate_per_min, spec.max_downloading > 0

@@ -451,9 +451,9 @@ struct store_ops {
                                                  bool *held);
 
     /* Per-device safety of rollouts (docs/rollouts.md). The rollout whose
-     * wave deployment_id carries: NB_ENOENT when it is no rollout's. */
+     * wave deployment_id carries; NB_ENOENT: none. */
     NB_MUST_CHECK enum nb_err (*deployment_rollout)(struct store *s, int64_t deployment_id,
-                                                    struct store_rollout *out);
+                                                    int64_t *rollout_id);
     /* A check-in of device_id, whose assignment in deployment_id of rollout
      * rollout_id is pending or notified, in one transaction: reads the
      * facts, asks decide, and on STORE_START_GO moves a pending assignment

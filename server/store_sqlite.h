@@ -136,8 +136,7 @@ enum nb_err sq_rollout_expire(struct store *s, int64_t rollout_id, const struct 
 enum nb_err sq_deployment_held(struct store *s, int64_t deployment_id, bool *held);
 
 /* The per-device safety ops of rollouts (store_sqlite_rdev.c); see store.h. */
-enum nb_err sq_deployment_rollout(struct store *s, int64_t deployment_id,
-                                  struct store_rollout *out);
+enum nb_err sq_deployment_rollout(struct store *s, int64_t deployment_id, int64_t *rollout_id);
 enum nb_err sq_rollout_start(struct store *s, int64_t rollout_id, int64_t deployment_id,
                              const char *device_id, int64_t now, store_start_fn decide, void *arg,
                              enum store_start *out);
@@ -175,11 +174,7 @@ bool sq_row_member(void *arg, sqlite3_stmt *st);
  * waves (one parameter, the rollout's id). */
 #define SQ_OF_ROLLOUT                                                                              \
     "deployment_id IN (SELECT deployment_id FROM rollout_waves WHERE rollout_id = ?)"
-/* A rollout row (store_sqlite_rollout.c). */
-#define SQ_ROLLOUT_COLS                                                                            \
-    "id, release_id, name, state, salt, spec, current_wave, reason, created_by, created_at,"       \
-    " updated_at"
-void sq_read_rollout(sqlite3_stmt *st, struct store_rollout *r);
+
 /* The assignment columns and their reader (store_sqlite_fleet.c). */
 #define SQ_ASSIGN_COLS                                                                             \
     "deployment_id, device_id, release_id, state, progress, code, message, updated_at"

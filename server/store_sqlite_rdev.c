@@ -34,24 +34,23 @@ void sq_read_member_safety(sqlite3_stmt *st, int c, struct store_rollout_member 
     sq_text(st, c + 9, m->q.code, sizeof m->q.code);
 }
 
-static bool row_rollout(void *arg, sqlite3_stmt *st)
+static bool row_id(void *arg, sqlite3_stmt *st)
 {
-    sq_read_rollout(st, arg);
+    *(int64_t *)arg = sqlite3_column_int64(st, 0);
     return false;
 }
 
-enum nb_err sq_deployment_rollout(struct store *s, int64_t deployment_id, struct store_rollout *out)
+enum nb_err sq_deployment_rollout(struct store *s, int64_t deployment_id, int64_t *rollout_id)
 {
-    static _Thread_local struct store_rollout r;
+    int64_t id = 0;
     size_t n = 0;
-    enum nb_err err = sq_query(ctx(s),
-                               "SELECT " SQ_ROLLOUT_COLS " FROM rollouts WHERE id ="
-                               " (SELECT rollout_id FROM rollout_waves WHERE deployment_id = ?)",
-                               row_rollout, &r, &n, "i", deployment_id);
+    enum nb_err err =
+        sq_query(ctx(s), "SELECT rollout_id FROM rollout_waves WHERE deployment_id = ?", row_id,
+                 &id, &n, "i", deployment_id);
     if (err == NB_OK && n == 0)
         err = NB_ENOENT;
     if (err == NB_OK)
-        *out = r;
+        *rollout_id = id;
     return err;
 }
 

@@ -12,9 +12,11 @@ static struct sq *ctx(struct store *s)
     return s->ctx;
 }
 
-#define ROLLOUT_COLS SQ_ROLLOUT_COLS
+#define ROLLOUT_COLS                                                                               \
+    "id, release_id, name, state, salt, spec, current_wave, reason, created_by, created_at,"       \
+    " updated_at"
 
-void sq_read_rollout(sqlite3_stmt *st, struct store_rollout *r)
+static void read_rollout(sqlite3_stmt *st, struct store_rollout *r)
 {
     char state[32];
     memset(r, 0, sizeof *r);
@@ -35,7 +37,7 @@ void sq_read_rollout(sqlite3_stmt *st, struct store_rollout *r)
 
 static bool row_rollout(void *arg, sqlite3_stmt *st)
 {
-    sq_read_rollout(st, arg);
+    read_rollout(st, arg);
     return false;
 }
 
@@ -83,7 +85,7 @@ struct visit_rollout {
 static bool row_rollout_visit(void *arg, sqlite3_stmt *st)
 {
     struct visit_rollout *v = arg;
-    sq_read_rollout(st, &v->r);
+    read_rollout(st, &v->r);
     return v->cb(v->arg, &v->r);
 }
 
@@ -102,6 +104,7 @@ enum nb_err sq_rollout_list(struct store *s, bool has_state, enum store_rollout_
     return err;
 }
 
+/* The rollout's assignments, for UPDATE ... WHERE: the deployments of its waves. */
 #define OF_ROLLOUT SQ_OF_ROLLOUT
 
 enum nb_err sq_rollout_set_state(struct store *s, int64_t id, enum store_rollout_state from,
