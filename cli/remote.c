@@ -203,7 +203,7 @@ int cli_remote_parse(struct cli_remote *r, int argc, char **argv, const struct c
                      size_t n, const char **pos, size_t min_pos, size_t max_pos, size_t *n_pos,
                      const char *pos_name)
 {
-    struct cli_opt all[32]; /* rollout create has the most: 21 */
+    struct cli_opt all[32];
     if (n >= sizeof all / sizeof all[0])
         return cli_usage_error(r->cmd, "%s: too many options", r->cmd); /* programmer error */
     if (n > 0)
