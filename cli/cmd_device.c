@@ -386,6 +386,7 @@ static const char device_usage[] =
     "  decommission ID\n"
     "  tag ID [TAG...]\n"
     "  group ID [GROUP]\n"
+    "  unquarantine ID\n"
     "Offline:\n"
     "  provision --dir DEV --root root.json --hw-class C ...   a simulated device\n"
     "\n"

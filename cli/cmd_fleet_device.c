@@ -1,5 +1,5 @@
-/* `nobrick device list|show|approve|preauthorise|decommission|tag|group`:
- * the fleet's devices on the server (/api/v1/devices). cmd_device.c
+/* `nobrick device list|show|approve|preauthorise|decommission|tag|group|
+ * unquarantine`: the fleet's devices on the server (/api/v1/devices). cmd_device.c
  * dispatches here for everything but the offline `device provision`. A
  * device's id is the keyid of its identity key (`keyid` in its .pub). */
 #include "remote.h"
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #define MAX_TAGS 16
+#define STORE_STATE_CELL 48 /* "decommissioned, quarantined" */
 
 /* ---- list --------------------------------------------------------------------- */
 
@@ -19,16 +20,18 @@ static const char list_usage[] =
     "                           [--limit N] [--offset N] [--json]\n"
     "\n"
     "Lists devices: id, hardware class, state (pending, preauthorized, active,\n"
-    "decommissioned), group, installed version and last check-in (UTC). The\n"
-    "filters combine; --limit defaults to the server's 100.\n";
+    "decommissioned; \", quarantined\" when rollouts leave it out after repeated\n"
+    "failures), group, installed version and last check-in (UTC). The filters\n"
+    "combine; --limit defaults to the server's 100.\n";
 
 static enum nb_err add_device_row(struct cli_table *t, const json_t *d)
 {
-    char seen[32];
+    char seen[32], state[STORE_STATE_CELL];
     cli_table_time(cli_json_int(d, "last_seen"), seen);
-    const char *cells[] = {
-        cli_json_str(d, "id"),    cli_json_str(d, "hw_class"),          cli_json_str(d, "state"),
-        cli_json_str(d, "group"), cli_json_str(d, "installed_version"), seen};
+    (void)snprintf(state, sizeof state, "%s%s", cli_json_str(d, "state"),
+                   json_is_object(json_object_get(d, "quarantine")) ? ", quarantined" : "");
+    const char *cells[] = {cli_json_str(d, "id"),    cli_json_str(d, "hw_class"),          state,
+                           cli_json_str(d, "group"), cli_json_str(d, "installed_version"), seen};
     return cli_table_add(t, cells);
 }
 
@@ -143,6 +146,14 @@ static void print_identity(const json_t *d)
     printf("slots:            %s\nlast result:      %s\n", or_dash(slots),
            or_dash(cli_json_str(d, "last_result")));
     printf("registered:       %s\nlast seen:        %s\n", when, seen);
+    const json_t *q = json_object_get(d, "quarantine");
+    if (json_is_object(q)) {
+        char text[160];
+        cli_quarantine_text(q, text, sizeof text);
+        printf("quarantine:       %s\n                  (rollouts leave it out; 'nobrick device "
+               "unquarantine %.16s' lifts it)\n",
+               text, cli_json_str(d, "id"));
+    }
 }
 
 /* The assignments (kind 0) or the latest reports (kind 1) as a table. */
@@ -221,13 +232,19 @@ static int device_path(struct cli_remote *r, int argc, char **argv, const char *
     return CLI_EXIT_OK;
 }
 
-static int device_show(struct cli_remote *r, int argc, char **argv)
+/* METHOD on /api/v1/devices/ID[/suffix]; *d the answer. */
+static int device_request(struct cli_remote *r, int argc, char **argv, const char *method,
+                          const char *suffix, json_t **d)
 {
     char path[256];
+    int rc = device_path(r, argc, argv, suffix, NULL, 0, NULL, path, sizeof path);
+    return rc != CLI_EXIT_OK ? rc : cli_remote_call(r, method, path, NULL, d);
+}
+
+static int device_show(struct cli_remote *r, int argc, char **argv)
+{
     json_t *d = NULL;
-    int rc = device_path(r, argc, argv, NULL, NULL, 0, NULL, path, sizeof path);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_remote_call(r, "GET", path, NULL, &d);
+    int rc = device_request(r, argc, argv, "GET", NULL, &d);
     if (rc != CLI_EXIT_OK || r->json)
         return rc != CLI_EXIT_OK ? rc : cli_remote_print_json(d);
     rc = print_device(d);
@@ -249,12 +266,26 @@ static int changed(struct cli_remote *r, json_t *d, const char *verb)
 static int state_change(struct cli_remote *r, int argc, char **argv, const char *action,
                         const char *verb)
 {
-    char path[256];
     json_t *d = NULL;
-    int rc = device_path(r, argc, argv, action, NULL, 0, NULL, path, sizeof path);
-    if (rc == CLI_EXIT_OK)
-        rc = cli_remote_call(r, "POST", path, NULL, &d);
+    int rc = device_request(r, argc, argv, "POST", action, &d);
     return rc != CLI_EXIT_OK ? rc : changed(r, d, verb);
+}
+
+static const char unquarantine_usage[] =
+    "Usage: nobrick device unquarantine ID [--json]\n\n"
+    "Lifts the quarantine of a device that failed its rollout attempts too often:\n"
+    "rollouts offer it their release again, and its failures count from zero.\n"
+    "Audited (device.unquarantine). Needs an operator token.\n";
+
+static int device_unquarantine(struct cli_remote *r, int argc, char **argv)
+{
+    json_t *d = NULL;
+    int rc = device_request(r, argc, argv, "DELETE", "quarantine", &d);
+    if (rc != CLI_EXIT_OK || r->json)
+        return rc != CLI_EXIT_OK ? rc : cli_remote_print_json(d);
+    printf("lifted the quarantine of %s\n", cli_json_str(d, "device_id"));
+    json_decref(d);
+    return CLI_EXIT_OK;
 }
 
 static const char approve_usage[] =
@@ -387,6 +418,7 @@ static const struct cli_remote_command fleet_commands[] = {
     {"decommission", device_decommission, decommission_usage},
     {"tag", device_tag, tag_usage},
     {"group", device_group, group_usage},
+    {"unquarantine", device_unquarantine, unquarantine_usage},
 };
 
 int cli_fleet_device(const struct cli_global *g, int argc, char **argv)

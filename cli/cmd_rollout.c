@@ -29,7 +29,12 @@ static const char create_usage[] =
     "Gates (defaults in brackets):\n"
     "  --soak S [86400]  --success-pct P [95]  --fail-pct P [5]  --fail-min N [3]\n"
     "  --min-finished N [10]  --cum-fail-pct P [5]  --abort-pct P [0: never]\n"
-    "  --device-timeout S [7200]  --salt S [from the release: the same waves when re-created]\n"
+    "  --salt S [from the release: the same waves when re-created]\n"
+    "Per-device safety (docs/rollouts.md):\n"
+    "  --device-timeout S [7200: an attempt's total]  --lease S [1800: silent this long]\n"
+    "  --retry-max N [3 attempts]  --retry-backoff S [300, doubling]\n"
+    "  --quarantine S [86400]  --start-rate N [0: no cap; devices started per minute]\n"
+    "  --max-downloading N [0: the server's --max-downloading]\n"
     "Control:\n"
     "  --min-version V, --max-version V  only devices running a version in [V, V]\n"
     "  --auto-rollback                   on abort (or a gate's pause), roll the devices\n"
@@ -50,6 +55,12 @@ static const char *const num_opts[][2] = {
     {"--cum-fail-pct", "cum_fail_pct"},
     {"--abort-pct", "abort_pct"},
     {"--device-timeout", "device_timeout_s"},
+    {"--lease", "lease_s"},
+    {"--retry-max", "retry_max"},
+    {"--retry-backoff", "retry_backoff_s"},
+    {"--quarantine", "quarantine_s"},
+    {"--start-rate", "start_rate_per_min"},
+    {"--max-downloading", "max_downloading"},
 };
 #define N_NUM (sizeof num_opts / sizeof num_opts[0])
 
@@ -274,7 +285,9 @@ static const char status_usage[] =
     "Without ID, lists the rollouts. With ID, shows its state and why, the gate\n"
     "of the current wave in words, per wave the funnel (planned, targeted, not\n"
     "seen, notified, downloading, installing, succeeded, failed by reason, timed\n"
-    "out), and how long the rollout took to reach each share of its devices.\n";
+    "out), the devices waiting for a cap, retrying or quarantined (each quarantine\n"
+    "with its end, its failed attempts and the last code), and how long the\n"
+    "rollout took to reach each share of its devices.\n";
 
 static int list_rollouts(struct cli_remote *r)
 {
@@ -335,6 +348,34 @@ static enum nb_err add_wave_row(struct cli_table *t, const json_t *w)
     return cli_table_add(t, cells);
 }
 
+/* The per-device safety in words: "3 waiting for the rate cap", "1 quarantined until ...". */
+static void print_safety(const json_t *doc)
+{
+    static const char *const keys[] = {"waiting_rate_cap", "waiting_download_cap", "retrying",
+                                       "quarantined"};
+    static const char *const words[] = {"waiting for the rate cap", "waiting for the download cap",
+                                        "retrying after a failed attempt (back-off)",
+                                        "quarantined (out of the gates)"};
+    long long n[4] = {0, 0, 0, 0};
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(doc, "waves"), i, v)
+    {
+        for (size_t k = 0; k < 4; k++)
+            n[k] += cli_json_int(v, keys[k]);
+    }
+    for (size_t k = 0; k < 4; k++) {
+        if (n[k] > 0)
+            printf("devices:     %lld %s\n", n[k], words[k]);
+    }
+    json_array_foreach(json_object_get(doc, "quarantined"), i, v)
+    {
+        char text[160];
+        cli_quarantine_text(v, text, sizeof text);
+        printf("quarantine:  %.16s %s\n", cli_json_str(v, "device_id"), text);
+    }
+}
+
 static int show_rollout(struct cli_remote *r, long long id)
 {
     static const char *const head[] = {"WAVE",     "PLANNED",     "TARGETED",   "NOT SEEN",
@@ -369,6 +410,7 @@ static int show_rollout(struct cli_remote *r, long long id)
         cli_table_print(t, stdout);
     }
     cli_table_free(t);
+    print_safety(doc);
     printf("\ntime to share:");
     const char *share;
     json_t *v;

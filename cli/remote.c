@@ -4,6 +4,7 @@
  * turns every failed call into one line naming the status, the server's
  * error code and field, and what to check. */
 #include "remote.h"
+#include "table.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,14 @@ void cli_json_join(const json_t *a, char *out, size_t size)
             return; /* cut at the last whole value */
         o += (size_t)n;
     }
+}
+
+void cli_quarantine_text(const json_t *q, char *out, size_t size)
+{
+    char until[32];
+    cli_table_time(cli_json_int(q, "until"), until);
+    (void)snprintf(out, size, "quarantined until %s after %lld failed attempts (%s)", until,
+                   cli_json_int(q, "failures"), cli_json_str(q, "code"));
 }
 
 /* The first line of a body that is not a JSON error, printable bytes only. */

@@ -84,5 +84,8 @@ bool cli_json_bool(const json_t *o, const char *key);
 
 /* "a,b,c" from a JSON array of strings, cut at a whole value to fit. */
 void cli_json_join(const json_t *a, char *out, size_t size);
+/* A quarantine record of the API (api.md) in words: "quarantined until
+ * 2026-11-30T14:00:00Z after 3 failed attempts (E_HEALTH)". */
+void cli_quarantine_text(const json_t *q, char *out, size_t size);
 
 #endif

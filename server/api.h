@@ -22,5 +22,13 @@ extern const struct http_routes api_root_routes; /* /api/v1/roots, /api/v1/devic
 json_t *api_rollout_json(const struct store_rollout *r);
 /* The rollout named by the path's {id} into *r; false after replying 400/404. */
 bool api_rollout_get(struct srv *srv, struct http_req *req, struct store_rollout *r);
+/* /api/v1/rollouts/{id}/devices, /api/v1/quarantine, /api/v1/devices/{id}/quarantine */
+extern const struct http_routes api_safety_routes;
+
+/* The quarantine of a device in the device views (api_safety.c): the
+ * device's record when it is quarantined at now, else JSON null; and the
+ * same as a "quarantine" field of each device object of the array devices. */
+json_t *api_safety_device(struct srv *srv, const char *device_id, int64_t now);
+NB_MUST_CHECK enum nb_err api_safety_mark(struct srv *srv, json_t *devices, int64_t now);
 
 #endif

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "rollout_control.h"
+#include "rollout_device.h"
 
 #include <nobrick/alloc.h>
 #include <nobrick/encoding.h>
@@ -366,17 +367,6 @@ static bool too_soon(struct srv *srv, struct http_req *req, const struct store_d
     return true;
 }
 
-/* A device that has not started waits while its rollout is paused (only
- * pending assignments ask: the common check-in never gets here). A store
- * error holds too: better late than against the operator's pause. */
-static bool held(struct srv *srv, const struct store_assignment *a)
-{
-    bool h = false;
-    if (a->state != STORE_ASSIGN_PENDING)
-        return false;
-    return srv->store.ops->deployment_held(&srv->store, a->deployment_id, &h) != NB_OK || h;
-}
-
 /* Settles the assignment from the version the device runs, or instructs. */
 static void answer_checkin(struct srv *srv, struct http_req *req, struct store_assignment *a,
                            const struct store_release *r, const struct checkin_req *in)
@@ -394,10 +384,13 @@ static void answer_checkin(struct srv *srv, struct http_req *req, struct store_a
             reply_nothing(srv, req);
         return;
     }
-    bool hold = r->withdrawn || held(srv, a);
+    /* The window first: a device it holds back must not use up a start. */
+    bool hold = r->withdrawn;
     int64_t window[2] = {0, 0};
     if (!hold)
         rollout_checkin_window(srv, a, in->c.at, &hold, &window[0], &window[1]);
+    if (!hold)
+        hold = !rdev_may_instruct(srv, a, in->c.at);
     if (hold)
         reply_nothing(srv, req);
     else
@@ -494,6 +487,7 @@ static void report(struct srv *srv, struct http_req *req)
         return;
     }
     bool fresh = assignment_device_may_report(a.state, r.state);
+    rdev_report_key(srv, &a, r.report_id);
     r.at = srv_now();
     a.state = fresh ? r.state : a.state;
     a.progress = fresh ? assignment_progress(r.state, r.progress, a.progress) : a.progress;

@@ -84,6 +84,8 @@ static void list(struct srv *srv, struct http_req *req)
     json_t *a = json_array();
     enum nb_err err =
         srv->store.ops->device_list(&srv->store, &f, limit, offset, collect_device, a);
+    if (err == NB_OK)
+        err = api_safety_mark(srv, a, srv_now());
     if (err != NB_OK) {
         json_decref(a);
         http_reply_store_error(req, err, "devices");
@@ -141,6 +143,7 @@ static void show(struct srv *srv, struct http_req *req)
     json_object_set_new(o, "tags", t);
     json_object_set_new(o, "assignments", as);
     json_object_set_new(o, "reports", rs);
+    json_object_set_new(o, "quarantine", api_safety_device(srv, d.id, srv_now()));
     if (err != NB_OK) {
         json_decref(o);
         http_reply_store_error(req, err, "device history");

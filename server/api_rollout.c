@@ -67,6 +67,12 @@ static bool parse_create(struct http_req *req, struct create_req *c)
                                          "auto_rollback",
                                          "approvals_required",
                                          "window",
+                                         "lease_s",
+                                         "retry_max",
+                                         "retry_backoff_s",
+                                         "quarantine_s",
+                                         "start_rate_per_min",
+                                         "max_downloading",
                                          NULL};
     uint64_t rel = 0;
     const char *field = NULL;

@@ -9,7 +9,9 @@
  *
  * Progress states may repeat (downloading 10 %, 20 %, ...) and may skip
  * ahead, never go back. succeeded, failed, rolled_back and cancelled are
- * final. Pure functions: no store, no clock. */
+ * final for devices and operators; only the rollout engine puts a failed
+ * rollout assignment back to pending, as its next attempt
+ * (rollout_device.h). Pure functions: no store, no clock. */
 #ifndef NOBRICK_SERVER_ASSIGNMENT_H
 #define NOBRICK_SERVER_ASSIGNMENT_H
 

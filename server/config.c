@@ -42,6 +42,8 @@ static const struct option options[] = {
     OPT("min-checkin-interval", K_U32, min_checkin_s,
         "seconds a device must wait between check-ins, else 429 (10)"),
     OPT("rollout-tick", K_U32, rollout_tick_s, "seconds between rollout engine ticks (10; 0: off)"),
+    OPT("max-downloading", K_U32, max_downloading,
+        "a rollout's devices downloading at once when its spec sets none (0: no cap)"),
     OPT("max-json-body", K_SIZE, max_json_body, "bytes of a JSON body (65536)"),
     OPT("max-upload", K_U64, max_upload, "bytes of an uploaded bundle (4 GiB)"),
 };

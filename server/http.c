@@ -38,9 +38,9 @@ struct conn_state {
 };
 
 static const struct http_routes *const tables[] = {
-    &api_health_routes,  &api_device_routes,     &api_release_routes,
-    &api_fleet_routes,   &api_deployment_routes, &api_rollout_control_routes,
-    &api_rollout_routes, &api_token_routes,      &api_root_routes,
+    &api_health_routes,     &api_device_routes,          &api_release_routes, &api_fleet_routes,
+    &api_deployment_routes, &api_rollout_control_routes, &api_rollout_routes, &api_token_routes,
+    &api_root_routes,       &api_safety_routes,
 };
 
 /* ---- routing ------------------------------------------------------------------ */

@@ -182,13 +182,39 @@ void rollout_plan_free(struct rollout_plan *plan)
 
 /* ---- counting ------------------------------------------------------------------ */
 
-static void count(struct rollout_wave_view *v, const struct store_assignment *a)
+/* Pending: not seen, unless the device already checked in and waits (for
+ * a cap) or failed an attempt that will be retried: those are in progress
+ * (a failure counts only when it is final). */
+static void count_pending(struct rollout_wave_view *v, const struct store_rollout_member *m)
 {
+    if (m->t.waiting[0] != '\0') {
+        if (strcmp(m->t.waiting, "rate cap") == 0)
+            v->waiting_rate++;
+        else
+            v->waiting_downloads++;
+        v->counts.in_progress++;
+    } else if (m->t.attempt > 1) {
+        v->retrying++;
+        v->counts.in_progress++;
+    } else {
+        v->counts.not_seen++;
+    }
+}
+
+static void count(struct rollout_wave_view *v, const struct store_rollout_member *m, int64_t now)
+{
+    const struct store_assignment *a = &m->a;
     struct gate_counts *c = &v->counts;
     v->in_state[a->state]++;
+    /* A quarantined device is counted apart, like one never seen. */
+    if (a->state != STORE_ASSIGN_SUCCEEDED && a->state != STORE_ASSIGN_CANCELLED &&
+        m->q.until > now) {
+        v->quarantined++;
+        return;
+    }
     switch (a->state) {
     case STORE_ASSIGN_PENDING:
-        c->not_seen++;
+        count_pending(v, m);
         break;
     case STORE_ASSIGN_SUCCEEDED:
         c->succeeded++;
@@ -210,11 +236,16 @@ static void count(struct rollout_wave_view *v, const struct store_assignment *a)
     }
 }
 
+struct counting {
+    struct rollout_wave_view *views;
+    int64_t now;
+};
+
 static bool count_member(void *arg, const struct store_rollout_member *m)
 {
-    struct rollout_wave_view *views = arg;
+    struct counting *k = arg;
     if (m->wave >= 0 && m->wave < ROLLOUT_WAVES_MAX && m->a.state < STORE_ASSIGN_COUNT)
-        count(&views[m->wave], &m->a);
+        count(&k->views[m->wave], m, k->now);
     return true;
 }
 
@@ -229,13 +260,14 @@ static bool note_wave(void *arg, const struct store_rollout_wave *w)
     return true;
 }
 
-enum nb_err rollout_view(struct srv *srv, const struct store_rollout *r,
+enum nb_err rollout_view(struct srv *srv, const struct store_rollout *r, int64_t now,
                          struct rollout_wave_view *views)
 {
+    struct counting k = {views, now};
     memset(views, 0, ROLLOUT_WAVES_MAX * sizeof views[0]);
     enum nb_err err = srv->store.ops->rollout_waves(&srv->store, r->id, note_wave, views);
     if (err == NB_OK)
-        err = srv->store.ops->rollout_members(&srv->store, r->id, count_member, views);
+        err = srv->store.ops->rollout_members(&srv->store, r->id, count_member, &k);
     return err;
 }
 

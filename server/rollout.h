@@ -24,7 +24,8 @@
 #define ROLLOUT_CANARY_MAX 64
 #define ROLLOUT_WAVES_MAX (WAVE_STEPS_MAX + 1) /* the canary and the steps */
 #define ROLLOUT_DEVICES_MAX 100000             /* devices one rollout plans */
-/* The code of a device timed out by the engine (not the agent's E_TIMEOUT). */
+/* The code of a device timed out by the engine (not the agent's E_TIMEOUT):
+ * silent for the lease, or an attempt longer than the device timeout. */
 #define ROLLOUT_TIMEOUT_CODE "E_TIMED_OUT"
 
 struct rollout_spec {
@@ -37,7 +38,6 @@ struct rollout_spec {
     size_t n_steps;
     struct gate_policy gate;
     struct gate_policy canary_gate; /* the canary: one failure stops it */
-    uint32_t device_timeout_s;      /* no progress for this long: timed out */
     /* Control (rollout_control.c, docs/api.md "Rollout control"). */
     char min_version[STORE_NAME_MAX + 1]; /* SemVer bounds of the running version, inclusive; */
     char max_version[STORE_NAME_MAX + 1]; /* "" : none */
@@ -45,9 +45,17 @@ struct rollout_spec {
     char rollback_version[STORE_NAME_MAX + 1]; /* to this release; "": the previous one */
     uint32_t approvals_required;               /* operators in all, the creator included */
     bool has_window;
-    struct window window; /* waves open and devices install only inside it */
-    bool download_only;   /* with a window: download outside it, install inside */
-    int64_t rollback_of;  /* a rollback of this rollout (set by the server); 0: none */
+    struct window window;      /* waves open and devices install only inside it */
+    bool download_only;        /* with a window: download outside it, install inside */
+    int64_t rollback_of;       /* a rollback of this rollout (set by the server); 0: none */
+    uint32_t device_timeout_s; /* an attempt that takes longer: timed out */
+    /* Per-device safety (rollout_device.h, docs/rollouts.md). */
+    uint32_t lease_s;            /* a device silent for this long mid-attempt: timed out */
+    uint32_t retry_max;          /* attempts per device, the first included */
+    uint32_t retry_backoff_s;    /* before the second attempt; doubles after each failure */
+    uint32_t quarantine_s;       /* how long a device that keeps failing sits out */
+    uint32_t start_rate_per_min; /* devices started per minute; 0: no cap */
+    uint32_t max_downloading;    /* notified or downloading at once; 0: the server's cap */
 };
 
 /* Reads a spec from a JSON object with the fields of POST /api/v1/rollouts
@@ -85,10 +93,15 @@ struct rollout_wave_view {
     struct gate_counts counts;
     uint32_t in_state[STORE_ASSIGN_COUNT]; /* the funnel by assignment state */
     uint32_t cancelled;
+    uint32_t waiting_rate;      /* checked in, waiting for the start rate (per minute) */
+    uint32_t waiting_downloads; /* checked in, waiting for the cap on downloads at once */
+    uint32_t retrying;          /* a failed attempt, offered again after its back-off */
+    uint32_t quarantined;       /* their devices quarantined: out of the gate's counts */
 };
 
-/* Counts the members of rollout r by wave into views[0..ROLLOUT_WAVES_MAX-1]. */
-NB_MUST_CHECK enum nb_err rollout_view(struct srv *srv, const struct store_rollout *r,
+/* Counts the members of rollout r by wave into views[0..ROLLOUT_WAVES_MAX-1]
+ * (quarantines as they stand at now). */
+NB_MUST_CHECK enum nb_err rollout_view(struct srv *srv, const struct store_rollout *r, int64_t now,
                                        struct rollout_wave_view *views);
 /* The gate's answer for the current wave of r at now (r running or paused). */
 void rollout_gate(const struct store_rollout *r, const struct rollout_spec *spec,

@@ -1,11 +1,13 @@
 /* The rollout engine's tick and its thread (rollout.h). For each running
- * rollout: time out devices without progress, put devices that joined the
+ * rollout: time out devices without progress, settle finished attempts
+ * (retries, quarantine: rollout_device.h), put devices that joined the
  * selection into the current wave, ask the gate, and act on its answer.
  * Every change goes through one store transaction with its audit entry
  * (actor "engine"), so a tick cut short leaves nothing half done. */
 #include "log.h"
 #include "rollout.h"
 #include "rollout_control.h"
+#include "rollout_device.h"
 
 #include <nobrick/alloc.h>
 
@@ -132,7 +134,7 @@ static enum nb_err act(struct srv *srv, const struct store_rollout *r,
 {
     struct rollout_wave_view views[ROLLOUT_WAVES_MAX];
     struct gate_result g;
-    enum nb_err err = rollout_view(srv, r, views);
+    enum nb_err err = rollout_view(srv, r, now, views);
     if (err != NB_OK)
         return err;
     rollout_gate(r, spec, views, now, &g);
@@ -168,11 +170,11 @@ static enum nb_err tick_one(struct srv *srv, const struct store_rollout *r, int6
     if (err == NB_OK)
         err = srv->store.ops->release_get(&srv->store, r->release_id, &rel);
     if (err == NB_OK)
-        err = srv->store.ops->rollout_expire(
-            &srv->store, r->id, now - spec.device_timeout_s, ROLLOUT_TIMEOUT_CODE,
-            "no progress within the device timeout", now, &expired);
+        err = rdev_expire(srv, r, &spec, now, &expired);
     if (err == NB_OK && expired > 0)
         srv_log(SRV_LOG_INFO, "rollout %lld: %zu devices timed out", (long long)r->id, expired);
+    if (err == NB_OK)
+        err = rdev_settle_rollout(srv, r, &spec, now); /* retries, quarantine: before the gate */
     if (err != NB_OK || (err = rollout_plan_make(srv, &rel, &spec, r->salt, &plan)) != NB_OK)
         return err;
     err = load_members(srv, r, &ms);
@@ -222,23 +224,31 @@ static bool note_running(void *arg, const struct store_rollout *r)
     return run->n < STORE_LIST_MAX;
 }
 
-void rollout_tick(struct srv *srv, int64_t now)
+/* Ticks the rollouts in state st (at most max, newest first): running
+ * ones fully, completed ones only for their late devices (rollout_device.h). */
+static void tick_state(struct srv *srv, enum store_rollout_state st, size_t max, int64_t now)
 {
     static _Thread_local struct running run; /* only the engine thread ticks */
     static _Thread_local struct store_rollout r;
     run.n = 0;
-    enum nb_err err = srv->store.ops->rollout_list(&srv->store, true, STORE_ROLLOUT_RUNNING,
-                                                   STORE_LIST_MAX, 0, note_running, &run);
+    enum nb_err err =
+        srv->store.ops->rollout_list(&srv->store, true, st, max, 0, note_running, &run);
     for (size_t i = 0; err == NB_OK && i < run.n; i++) {
         /* Read again: the state may have changed since the list. */
         enum nb_err e = srv->store.ops->rollout_get(&srv->store, run.ids[i], &r);
-        if (e == NB_OK && r.state == STORE_ROLLOUT_RUNNING)
-            e = tick_one(srv, &r, now);
+        if (e == NB_OK && r.state == st)
+            e = st == STORE_ROLLOUT_RUNNING ? tick_one(srv, &r, now) : rdev_tick_late(srv, &r, now);
         if (e != NB_OK)
             srv_log(SRV_LOG_WARN, "rollout %lld: tick: %s", (long long)run.ids[i], nb_strerror(e));
     }
     if (err != NB_OK)
         srv_log(SRV_LOG_WARN, "rollouts: tick: %s", nb_strerror(err));
+}
+
+void rollout_tick(struct srv *srv, int64_t now)
+{
+    tick_state(srv, STORE_ROLLOUT_RUNNING, STORE_LIST_MAX, now);
+    tick_state(srv, STORE_ROLLOUT_COMPLETED, RDEV_LATE_ROLLOUTS, now);
 }
 
 /* ---- the thread ------------------------------------------------------------------ */

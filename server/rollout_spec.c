@@ -278,6 +278,38 @@ static void control_json(const struct rollout_spec *s, json_t *sel, json_t *o)
         json_object_set_new(o, "rollback_of", json_integer(s->rollback_of));
 }
 
+/* The per-device safety fields (rollout_device.h), defaults included. */
+static enum nb_err read_safety(const json_t *o, struct rollout_spec *s, const char **field,
+                               struct nb_diag *diag)
+{
+    enum nb_err err =
+        get_uint(o, "device_timeout_s", 60, 7 * 86400, 7200, &s->device_timeout_s, field, diag);
+    if (err == NB_OK)
+        err = get_uint(o, "lease_s", 10, 7 * 86400, 1800, &s->lease_s, field, diag);
+    if (err == NB_OK)
+        err = get_uint(o, "retry_max", 1, 10, 3, &s->retry_max, field, diag);
+    if (err == NB_OK)
+        err = get_uint(o, "retry_backoff_s", 1, 86400, 300, &s->retry_backoff_s, field, diag);
+    if (err == NB_OK)
+        err = get_uint(o, "quarantine_s", 60, 30 * 86400, 86400, &s->quarantine_s, field, diag);
+    if (err == NB_OK)
+        err = get_uint(o, "start_rate_per_min", 0, 100000, 0, &s->start_rate_per_min, field, diag);
+    if (err == NB_OK)
+        err = get_uint(o, "max_downloading", 0, 100000, 0, &s->max_downloading, field, diag);
+    return err;
+}
+
+static void safety_json(json_t *o, const struct rollout_spec *s)
+{
+    json_object_set_new(o, "device_timeout_s", json_integer(s->device_timeout_s));
+    json_object_set_new(o, "lease_s", json_integer(s->lease_s));
+    json_object_set_new(o, "retry_max", json_integer(s->retry_max));
+    json_object_set_new(o, "retry_backoff_s", json_integer(s->retry_backoff_s));
+    json_object_set_new(o, "quarantine_s", json_integer(s->quarantine_s));
+    json_object_set_new(o, "start_rate_per_min", json_integer(s->start_rate_per_min));
+    json_object_set_new(o, "max_downloading", json_integer(s->max_downloading));
+}
+
 enum nb_err rollout_spec_read(const json_t *o, struct rollout_spec *out, const char **field,
                               struct nb_diag *diag)
 {
@@ -301,8 +333,7 @@ enum nb_err rollout_spec_read(const json_t *o, struct rollout_spec *out, const c
     if (err == NB_OK)
         err = read_gate(o, &s.gate, field, diag);
     if (err == NB_OK)
-        err =
-            get_uint(o, "device_timeout_s", 60, 7 * 86400, 7200, &s.device_timeout_s, field, diag);
+        err = read_safety(o, &s, field, diag);
     if (err == NB_OK)
         err = read_control(o, sel, &s, field, diag);
     s.canary_gate = s.gate;
@@ -341,14 +372,14 @@ json_t *rollout_spec_json(const struct rollout_spec *s)
     for (size_t i = 0; i < s->n_canary; i++)
         json_array_append_new(canary, json_string(s->canary[i]));
     json_t *o = json_pack(
-        "{s:o, s:o, s:o, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "select", sel,
-        "canary", canary, "waves", steps_json(s), "soak_s", (json_int_t)g->soak_s, "success_pct",
+        "{s:o, s:o, s:o, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "select", sel, "canary",
+        canary, "waves", steps_json(s), "soak_s", (json_int_t)g->soak_s, "success_pct",
         (json_int_t)(g->success_permille / 10), "fail_pct", (json_int_t)(g->fail_permille / 10),
         "fail_min", (json_int_t)g->fail_min_count, "min_finished", (json_int_t)g->fail_min_finished,
         "cum_fail_pct", (json_int_t)(g->cum_fail_permille / 10), "cum_fail_min",
         (json_int_t)g->cum_fail_min_count, "abort_pct", (json_int_t)(g->abort_permille / 10),
-        "abort_min", (json_int_t)g->abort_min_count, "device_timeout_s",
-        (json_int_t)s->device_timeout_s);
+        "abort_min", (json_int_t)g->abort_min_count);
+    safety_json(o, s);
     control_json(s, sel, o);
     return o;
 }

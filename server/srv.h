@@ -37,6 +37,7 @@ struct srv_config {
     size_t max_json_body;        /* bytes of a JSON request body */
     uint64_t max_upload;         /* bytes of an uploaded bundle */
     uint32_t rollout_tick_s;     /* seconds between rollout engine ticks; 0: no engine */
+    uint32_t max_downloading;    /* a rollout's downloads at once when its spec sets none */
 };
 
 /* Sensible defaults: 4 threads, 256 requests in flight, poll every 900 s

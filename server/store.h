@@ -189,10 +189,83 @@ struct store_rollout_wave {
     int64_t opened_at;
 };
 
-/* A device of a rollout: the wave it was put in and its assignment. */
+/* A device's record of failed rollout attempts and its quarantine
+ * (docs/rollouts.md, "per-device safety"). */
+struct store_quarantine {
+    char device_id[STORE_ID_MAX + 1];
+    uint32_t failures;             /* failed attempts in a row, across rollouts */
+    int64_t until;                 /* quarantined until then; 0: never was */
+    int64_t since;                 /* when the quarantine began */
+    char code[STORE_NAME_MAX + 1]; /* the last failure's code */
+};
+
+/* The safety columns of a rollout assignment: which attempt it is, when it
+ * may be offered again, when this attempt (and the first) was started, why
+ * it waits ("rate cap", "download cap", "") and whether the engine has
+ * settled its end (retry, final, quarantine). */
+struct store_attempt {
+    uint32_t attempt; /* 1 for the first */
+    int64_t not_before;
+    int64_t started_at;
+    int64_t first_started_at;
+    char waiting[16];
+    bool settled;
+};
+
+/* A device of a rollout: the wave it was put in, its assignment, its
+ * attempt and its device's quarantine record (zero when none). */
 struct store_rollout_member {
     int wave;
     struct store_assignment a;
+    struct store_attempt t;
+    struct store_quarantine q;
+};
+
+/* What the check-in of a device with a pending or notified rollout
+ * assignment is told (rollout_start). */
+enum store_start {
+    STORE_START_GO,          /* instruct (and mark the attempt started) */
+    STORE_START_HELD,        /* the rollout is not running */
+    STORE_START_BACKOFF,     /* a retry, not before its time */
+    STORE_START_QUARANTINED, /* the device is quarantined */
+    STORE_START_RATE,        /* the rollout's start rate is used up this minute */
+    STORE_START_DOWNLOADS,   /* the rollout's downloads in flight are at their cap */
+    STORE_START_GONE,        /* the assignment is no longer pending or notified */
+};
+
+/* The facts rollout_start reads, in its transaction, for the decider. */
+struct store_start_facts {
+    enum store_rollout_state rollout_state;
+    enum store_assign_state state;
+    struct store_attempt t;
+    int64_t quarantined_until; /* 0: not quarantined */
+    uint32_t started_last_min; /* first starts of the rollout in (now - 60, now] */
+    uint32_t downloading;      /* the rollout's assignments notified or downloading */
+};
+typedef enum store_start (*store_start_fn)(void *arg, const struct store_start_facts *f,
+                                           int64_t now);
+
+/* How the engine settles a finished rollout assignment (assignment_settle). */
+struct store_settle {
+    bool retry;         /* back to pending as attempt + 1, offered from not_before */
+    int64_t not_before; /* with retry */
+    bool count;         /* write the device's record below */
+    uint32_t failures;
+    int64_t quarantined_until; /* 0: not quarantined */
+    int64_t since;
+    char code[STORE_NAME_MAX + 1];
+};
+
+/* The per-device timeouts of a rollout (rollout_expire): in progress and
+ * silent since before silent_before, or started before started_before; or
+ * offered a retry from before silent_before and not back for it. */
+struct store_expiry {
+    int64_t silent_before;
+    int64_t started_before;
+    const char *code;
+    const char *silent_message;
+    const char *slow_message;
+    const char *absent_message;
 };
 
 /* Who changed what; appended in the transaction of the change it records. */
@@ -218,6 +291,7 @@ typedef bool (*store_audit_cb)(void *arg, const struct store_audit *a);
 typedef bool (*store_rollout_cb)(void *arg, const struct store_rollout *r);
 typedef bool (*store_rollout_wave_cb)(void *arg, const struct store_rollout_wave *w);
 typedef bool (*store_rollout_member_cb)(void *arg, const struct store_rollout_member *m);
+typedef bool (*store_quarantine_cb)(void *arg, const struct store_quarantine *q);
 
 struct store_ops {
     void (*close)(struct store *s);
@@ -362,16 +436,15 @@ struct store_ops {
     /* Every device of the rollout with its wave and assignment. */
     NB_MUST_CHECK enum nb_err (*rollout_members)(struct store *s, int64_t rollout_id,
                                                  store_rollout_member_cb cb, void *arg);
-    /* The per-device timeout: the rollout's assignments that are in
-     * progress (notified .. committed) and unchanged since before `before`
-     * become failed with code (and message); *n how many. */
-    NB_MUST_CHECK enum nb_err (*rollout_expire)(struct store *s, int64_t rollout_id, int64_t before,
-                                                const char *code, const char *message, int64_t at,
+    /* The per-device timeouts: the rollout's assignments that are in
+     * progress (notified .. committed) and unchanged since before
+     * e->silent_before (the lease), or whose attempt started before
+     * e->started_before, or that are pending a retry (attempt > 1, not
+     * waiting for a cap) offered from before e->silent_before, become
+     * failed with e->code and the matching message; *n how many. */
+    NB_MUST_CHECK enum nb_err (*rollout_expire)(struct store *s, int64_t rollout_id,
+                                                const struct store_expiry *e, int64_t at,
                                                 size_t *n);
-    /* *held = true when the deployment carries a wave of a paused
-     * rollout: its devices that have not started are not told to. */
-    NB_MUST_CHECK enum nb_err (*deployment_held)(struct store *s, int64_t deployment_id,
-                                                 bool *held);
     /* Rollout control (docs/api.md "Rollout control"). rollout_approve
      * records actor's approval of draft rollout id: NB_EINVAL when it is
      * not a draft, NB_EEXIST when actor approved it already; approvals
@@ -400,6 +473,48 @@ struct store_ops {
                                           const char *reason_json, int64_t at,
                                           const struct store_audit *tmpl, size_t *rollouts,
                                           size_t *deployments);
+
+    /* Per-device safety of rollouts (docs/rollouts.md). */
+    /* A check-in of device_id, whose assignment in deployment_id of rollout
+     * rollout_id is pending or notified, in one transaction: reads the
+     * facts, asks decide, and on STORE_START_GO moves a pending assignment
+     * to notified (started_at = now, first_started_at when unset, waiting
+     * cleared); on STORE_START_RATE / _DOWNLOADS records waiting "rate
+     * cap" / "download cap". *out the verdict (STORE_START_GONE without
+     * asking when the assignment is neither pending nor notified). */
+    NB_MUST_CHECK enum nb_err (*rollout_start)(struct store *s, int64_t rollout_id,
+                                               int64_t deployment_id, const char *device_id,
+                                               int64_t now, store_start_fn decide, void *arg,
+                                               enum store_start *out);
+    /* The rollout's members that finished (succeeded, failed, rolled back)
+     * and are not settled yet. */
+    NB_MUST_CHECK enum nb_err (*rollout_unsettled)(struct store *s, int64_t rollout_id,
+                                                   store_rollout_member_cb cb, void *arg);
+    /* Settles one finished assignment that is still in state `was` and not
+     * settled (NB_EINVAL otherwise): a retry puts it back to pending as the
+     * next attempt (code and message kept, not settled), else it is marked
+     * settled; with how->count the device's record is written. au, when
+     * given, is appended in the same transaction. */
+    NB_MUST_CHECK enum nb_err (*assignment_settle)(struct store *s, int64_t deployment_id,
+                                                   const char *device_id,
+                                                   enum store_assign_state was,
+                                                   const struct store_settle *how,
+                                                   const struct store_audit *au);
+    /* The attempt columns of one assignment (attempt 1 for a plain
+     * deployment's): NB_ENOENT when there is no such assignment. */
+    NB_MUST_CHECK enum nb_err (*assignment_attempt)(struct store *s, int64_t deployment_id,
+                                                    const char *device_id,
+                                                    struct store_attempt *out);
+    /* A device's record: NB_ENOENT when it never failed a rollout attempt. */
+    NB_MUST_CHECK enum nb_err (*quarantine_get)(struct store *s, const char *device_id,
+                                                struct store_quarantine *out);
+    /* Devices quarantined at now (until > now), soonest release first. */
+    NB_MUST_CHECK enum nb_err (*quarantine_list)(struct store *s, int64_t now, size_t limit,
+                                                 store_quarantine_cb cb, void *arg);
+    /* An operator lifts a quarantine: the record is cleared (no failures,
+     * not quarantined). NB_ENOENT when the device is not quarantined at now. */
+    NB_MUST_CHECK enum nb_err (*quarantine_lift)(struct store *s, const char *device_id,
+                                                 int64_t now, const struct store_audit *au);
 };
 
 struct store {

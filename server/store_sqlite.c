@@ -77,11 +77,25 @@ static const char *const migrations[] = {
     "CREATE TABLE rollout_waves(rollout_id INTEGER NOT NULL REFERENCES rollouts(id),"
     " wave INTEGER NOT NULL, deployment_id INTEGER NOT NULL UNIQUE REFERENCES deployments(id),"
     " opened_at INTEGER NOT NULL, PRIMARY KEY(rollout_id, wave));",
-    /* rollout control: approvals, rollback links, windows (windows live in the spec) */
+    /* 3: rollout control: approvals, rollback links (windows live in the spec). */
     "CREATE TABLE rollout_approvals(rollout_id INTEGER NOT NULL REFERENCES rollouts(id),"
     " actor TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY(rollout_id, actor));"
     "CREATE TABLE rollout_rollbacks(rollout_id INTEGER PRIMARY KEY REFERENCES rollouts(id),"
     " rollback_id INTEGER NOT NULL UNIQUE REFERENCES rollouts(id));",
+    /* 4: rollout device attempts, quarantine. */
+    "ALTER TABLE assignments ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE assignments ADD COLUMN not_before INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE assignments ADD COLUMN started_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE assignments ADD COLUMN first_started_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE assignments ADD COLUMN waiting TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE assignments ADD COLUMN settled INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE device_quarantine(device_id TEXT PRIMARY KEY REFERENCES devices(id),"
+    " failures INTEGER NOT NULL DEFAULT 0, until INTEGER NOT NULL DEFAULT 0,"
+    " since INTEGER NOT NULL DEFAULT 0, code TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX device_quarantine_until ON device_quarantine(until);"
+    /* The caps count a rollout's starts and downloads at each capped check-in. */
+    "CREATE INDEX assignments_started ON assignments(deployment_id, first_started_at);"
+    "CREATE INDEX assignments_dep_state ON assignments(deployment_id, state);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -526,13 +540,19 @@ static const struct store_ops sqlite_ops = {
     .rollout_waves = sq_rollout_waves,
     .rollout_members = sq_rollout_members,
     .rollout_expire = sq_rollout_expire,
-    .deployment_held = sq_deployment_held,
     .rollout_approve = sq_rollout_approve,
     .rollout_approvals = sq_rollout_approvals,
     .rollout_add_rollback = sq_rollout_add_rollback,
     .rollout_rollback_of = sq_rollout_rollback_of,
     .deployment_rollout = sq_deployment_rollout,
     .stop_all = sq_stop_all,
+    .rollout_start = sq_rollout_start,
+    .rollout_unsettled = sq_rollout_unsettled,
+    .assignment_settle = sq_assignment_settle,
+    .assignment_attempt = sq_assignment_attempt,
+    .quarantine_get = sq_quarantine_get,
+    .quarantine_list = sq_quarantine_list,
+    .quarantine_lift = sq_quarantine_lift,
 };
 
 enum nb_err store_sqlite_open(const char *path, struct store *out, struct nb_diag *diag)

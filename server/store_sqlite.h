@@ -2,7 +2,8 @@
  * connections, statements, transactions; store_sqlite.c: schema
  * migrations, devices, challenges, tokens; store_sqlite_fleet.c: releases,
  * deployments, assignments, reports, audit; store_sqlite_rollout.c:
- * rollouts and their waves). Not for other code. */
+ * rollouts and their waves; store_sqlite_rdev.c: the per-device safety of
+ * rollouts). Not for other code. */
 #ifndef NOBRICK_SERVER_STORE_SQLITE_H
 #define NOBRICK_SERVER_STORE_SQLITE_H
 
@@ -130,9 +131,48 @@ enum nb_err sq_rollout_waves(struct store *s, int64_t rollout_id, store_rollout_
                              void *arg);
 enum nb_err sq_rollout_members(struct store *s, int64_t rollout_id, store_rollout_member_cb cb,
                                void *arg);
-enum nb_err sq_rollout_expire(struct store *s, int64_t rollout_id, int64_t before, const char *code,
-                              const char *message, int64_t at, size_t *n);
-enum nb_err sq_deployment_held(struct store *s, int64_t deployment_id, bool *held);
+enum nb_err sq_rollout_expire(struct store *s, int64_t rollout_id, const struct store_expiry *e,
+                              int64_t at, size_t *n);
+
+/* The per-device safety ops of rollouts (store_sqlite_rdev.c); see store.h. */
+enum nb_err sq_rollout_start(struct store *s, int64_t rollout_id, int64_t deployment_id,
+                             const char *device_id, int64_t now, store_start_fn decide, void *arg,
+                             enum store_start *out);
+enum nb_err sq_rollout_unsettled(struct store *s, int64_t rollout_id, store_rollout_member_cb cb,
+                                 void *arg);
+enum nb_err sq_assignment_settle(struct store *s, int64_t deployment_id, const char *device_id,
+                                 enum store_assign_state was, const struct store_settle *how,
+                                 const struct store_audit *au);
+enum nb_err sq_assignment_attempt(struct store *s, int64_t deployment_id, const char *device_id,
+                                  struct store_attempt *out);
+enum nb_err sq_quarantine_get(struct store *s, const char *device_id, struct store_quarantine *out);
+enum nb_err sq_quarantine_list(struct store *s, int64_t now, size_t limit, store_quarantine_cb cb,
+                               void *arg);
+enum nb_err sq_quarantine_lift(struct store *s, const char *device_id, int64_t now,
+                               const struct store_audit *au);
+/* A rollout member's columns after SQ_ASSIGN_COLS (prefix a. and q.), and
+ * their reader (store_sqlite_rdev.c): the attempt and the device's record. */
+#define SQ_MEMBER_COLS                                                                             \
+    "a.attempt, a.not_before, a.started_at, a.first_started_at, a.waiting, a.settled,"             \
+    " COALESCE(q.failures, 0), COALESCE(q.until, 0), COALESCE(q.since, 0), COALESCE(q.code, '')"
+void sq_read_member_safety(sqlite3_stmt *st, int first_col, struct store_rollout_member *m);
+/* The members of rollouts, to be followed by a WHERE on w and a; rows for
+ * sq_row_member (store_sqlite_rollout.c), which calls v->cb. */
+#define SQ_MEMBER_SELECT                                                                           \
+    "SELECT w.wave, a.deployment_id, a.device_id, a.release_id, a.state, a.progress, a.code,"      \
+    " a.message, a.updated_at, " SQ_MEMBER_COLS " FROM rollout_waves w JOIN assignments a"         \
+    " ON a.deployment_id = w.deployment_id"                                                        \
+    " LEFT JOIN device_quarantine q ON q.device_id = a.device_id"
+struct sq_visit_member {
+    store_rollout_member_cb cb;
+    void *arg;
+};
+bool sq_row_member(void *arg, sqlite3_stmt *st);
+/* The rollout's assignments, for UPDATE ... WHERE: the deployments of its
+ * waves (one parameter, the rollout's id). */
+#define SQ_OF_ROLLOUT                                                                              \
+    "deployment_id IN (SELECT deployment_id FROM rollout_waves WHERE rollout_id = ?)"
+
 /* The assignment columns and their reader (store_sqlite_fleet.c). */
 #define SQ_ASSIGN_COLS                                                                             \
     "deployment_id, device_id, release_id, state, progress, code, message, updated_at"

@@ -105,7 +105,7 @@ enum nb_err sq_rollout_list(struct store *s, bool has_state, enum store_rollout_
 }
 
 /* The rollout's assignments, for UPDATE ... WHERE: the deployments of its waves. */
-#define OF_ROLLOUT "deployment_id IN (SELECT deployment_id FROM rollout_waves WHERE rollout_id = ?)"
+#define OF_ROLLOUT SQ_OF_ROLLOUT
 
 enum nb_err sq_rollout_set_state(struct store *s, int64_t id, enum store_rollout_state from,
                                  enum store_rollout_state to, const char *reason, int64_t at,
@@ -228,64 +228,56 @@ enum nb_err sq_rollout_waves(struct store *s, int64_t rollout_id, store_rollout_
     return err;
 }
 
-struct visit_member {
-    store_rollout_member_cb cb;
-    void *arg;
-};
-
-static bool row_member_visit(void *arg, sqlite3_stmt *st)
+bool sq_row_member(void *arg, sqlite3_stmt *st)
 {
-    struct visit_member *v = arg;
+    struct sq_visit_member *v = arg;
     struct store_rollout_member m;
     m.wave = (int)sqlite3_column_int64(st, 0);
     sq_read_assignment(st, 1, &m.a);
+    sq_read_member_safety(st, 9, &m);
     return v->cb(v->arg, &m);
 }
 
 enum nb_err sq_rollout_members(struct store *s, int64_t rollout_id, store_rollout_member_cb cb,
                                void *arg)
 {
-    struct visit_member v = {cb, arg};
-    enum nb_err err = sq_query(ctx(s),
-                               "SELECT w.wave, a.deployment_id, a.device_id, a.release_id, a.state,"
-                               " a.progress, a.code, a.message, a.updated_at"
-                               " FROM rollout_waves w JOIN assignments a"
-                               " ON a.deployment_id = w.deployment_id WHERE w.rollout_id = ?"
-                               " ORDER BY w.wave, a.device_id",
-                               row_member_visit, &v, NULL, "i", rollout_id);
-    return err;
+    struct sq_visit_member v = {cb, arg};
+    return sq_query(ctx(s), SQ_MEMBER_SELECT " WHERE w.rollout_id = ? ORDER BY w.wave, a.device_id",
+                    sq_row_member, &v, NULL, "i", rollout_id);
 }
 
-enum nb_err sq_rollout_expire(struct store *s, int64_t rollout_id, int64_t before, const char *code,
-                              const char *message, int64_t at, size_t *n)
+enum nb_err sq_rollout_expire(struct store *s, int64_t rollout_id, const struct store_expiry *e,
+                              int64_t at, size_t *n)
 {
+    static const char *const sql =
+        "UPDATE assignments SET state = 'failed', code = ?, message = ?, updated_at = ?"
+        " WHERE state IN ('notified', 'downloading', 'installing', 'rebooting', 'committed')"
+        " AND (?4 = 0 AND updated_at < ?5 OR ?4 = 1 AND started_at > 0 AND started_at < ?5)"
+        " AND " OF_ROLLOUT;
     size_t changed = 0;
     enum nb_err err = sq_begin(ctx(s));
     if (err != NB_OK)
         return err;
-    err = sq_exec(ctx(s),
-                  "UPDATE assignments SET state = 'failed', code = ?, message = ?,"
-                  " updated_at = ? WHERE state IN ('notified', 'downloading',"
-                  " 'installing', 'rebooting', 'committed') AND updated_at < ?"
-                  " AND " OF_ROLLOUT,
-                  "ttiii", code, message, at, before, rollout_id);
+    /* The lease first: a device both silent and slow is said to be silent. */
+    err = sq_exec(ctx(s), sql, "ttiiii", e->code, e->silent_message, at, (int64_t)0,
+                  e->silent_before, rollout_id);
     if (err == NB_OK)
         changed = (size_t)sq_changes(ctx(s));
+    if (err == NB_OK)
+        err = sq_exec(ctx(s), sql, "ttiiii", e->code, e->slow_message, at, (int64_t)1,
+                      e->started_before, rollout_id);
+    if (err == NB_OK)
+        changed += (size_t)sq_changes(ctx(s));
+    if (err == NB_OK)
+        err = sq_exec(ctx(s),
+                      "UPDATE assignments SET state = 'failed', code = ?, message = ?,"
+                      " updated_at = ? WHERE state = 'pending' AND attempt > 1 AND waiting = ''"
+                      " AND not_before < ? AND " OF_ROLLOUT,
+                      "ttiii", e->code, e->absent_message, at, e->silent_before, rollout_id);
+    if (err == NB_OK)
+        changed += (size_t)sq_changes(ctx(s));
     err = sq_end(ctx(s), err);
     if (err == NB_OK)
         *n = changed;
-    return err;
-}
-
-enum nb_err sq_deployment_held(struct store *s, int64_t deployment_id, bool *held)
-{
-    size_t n = 0;
-    enum nb_err err =
-        sq_query(ctx(s),
-                 "SELECT 1 FROM rollout_waves w JOIN rollouts r ON r.id = w.rollout_id"
-                 " WHERE w.deployment_id = ? AND r.state = 'paused'",
-                 NULL, NULL, &n, "i", deployment_id);
-    if (err == NB_OK)
-        *held = n > 0;
     return err;
 }

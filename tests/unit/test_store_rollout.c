@@ -3,8 +3,10 @@
  * fresh SQLite database or the store NB_TEST_STORE_URL names. Covers
  * rollout states (compare and set, audit with the change), waves opened as
  * deployments of kind rollout, members, held devices while not running,
- * abort cancelling devices that had not started, and the per-device
- * timeout. */
+ * abort cancelling devices that had not started, the per-device
+ * timeouts (lease and total), and the per-device safety ops: the start of
+ * an attempt under caps, settling finished attempts (retry, final,
+ * quarantine records) and quarantines listed and lifted. */
 #include "store.h"
 
 #include <nobrick/alloc.h>
@@ -104,6 +106,13 @@ static size_t audit_count(struct store *s)
     size_t n = 0;
     assert_int_equal(s->ops->audit_list(s, 0, 1000, count_audit, &n), NB_OK);
     return n;
+}
+
+static bool count_quarantine(void *arg, const struct store_quarantine *q)
+{
+    (void)q;
+    (*(size_t *)arg)++;
+    return true;
 }
 
 static bool count_rollout(void *arg, const struct store_rollout *r)
@@ -262,16 +271,27 @@ static void test_rollout_waves(void **state)
     assert_int_equal(a.deployment_id, w[1].deployment_id);
 }
 
-static void test_rollout_hold_abort_expire(void **state)
+/* A running rollout with devices a, b and c in wave 0; *dep its deployment. */
+static int64_t running_abc(struct fixture *f, int64_t *dep)
 {
-    struct fixture *f = *state;
     struct store *s = &f->st;
     int64_t id = add_rollout(f, STORE_ROLLOUT_RUNNING);
     const char *ids[] = {"a", "b", "c"};
     assign(s, id, 0, ids, 3, NB_OK);
     struct store_assignment a;
     assert_int_equal(s->ops->assignment_current(s, "a", &a), NB_OK);
-    int64_t dep = a.deployment_id;
+    *dep = a.deployment_id;
+    return id;
+}
+
+static void test_rollout_hold_abort_expire(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = &f->st;
+    const char *ids[] = {"a", "b", "c"};
+    int64_t dep = 0, id = running_abc(f, &dep);
+    struct store_assignment a;
+    assert_int_equal(s->ops->assignment_get(s, dep, "a", &a), NB_OK);
     a.state = STORE_ASSIGN_DOWNLOADING;
     a.updated_at = 600;
     assert_int_equal(s->ops->assignment_update(s, &a), NB_OK);
@@ -280,25 +300,19 @@ static void test_rollout_hold_abort_expire(void **state)
     a.updated_at = 900;
     assert_int_equal(s->ops->assignment_update(s, &a), NB_OK);
 
-    bool held = true;
-    assert_int_equal(s->ops->deployment_held(s, dep, &held), NB_OK);
-    assert_false(held);
     assert_int_equal(s->ops->rollout_set_state(s, id, STORE_ROLLOUT_RUNNING, STORE_ROLLOUT_PAUSED,
                                                "operator", 700, NULL),
                      NB_OK);
-    assert_int_equal(s->ops->deployment_held(s, dep, &held), NB_OK);
-    assert_true(held);
-    assert_int_equal(s->ops->deployment_held(s, dep + 100, &held), NB_OK);
-    assert_false(held); /* not a rollout's */
 
     /* Timeout: in progress and unchanged before 800 -> failed; pending stays. */
     size_t n = 0;
-    assert_int_equal(s->ops->rollout_expire(s, id, 800, "E_TIMED_OUT", "no progress", 1000, &n),
-                     NB_OK);
+    struct store_expiry e = {800, 0, "E_TIMED_OUT", "no progress", "too slow", "absent"};
+    assert_int_equal(s->ops->rollout_expire(s, id, &e, 1000, &n), NB_OK);
     assert_int_equal(n, 1);
     assert_int_equal(s->ops->assignment_get(s, dep, "a", &a), NB_OK);
     assert_int_equal(a.state, STORE_ASSIGN_FAILED);
     assert_string_equal(a.code, "E_TIMED_OUT");
+    assert_string_equal(a.message, "no progress");
     assert_int_equal(a.updated_at, 1000);
 
     /* Abort: c had not started (cancelled); b is installing (finishes). */
@@ -310,6 +324,231 @@ static void test_rollout_hold_abort_expire(void **state)
     assert_int_equal(s->ops->assignment_get(s, dep, "b", &a), NB_OK);
     assert_int_equal(a.state, STORE_ASSIGN_INSTALLING);
     assign(s, id, 0, ids, 1, NB_EINVAL);
+}
+
+/* A decider that records the facts it saw and answers what the test set. */
+struct decider {
+    enum store_start answer;
+    struct store_start_facts seen;
+    int calls;
+};
+
+static enum store_start decide(void *arg, const struct store_start_facts *f, int64_t now)
+{
+    struct decider *d = arg;
+    (void)now;
+    d->seen = *f;
+    d->calls++;
+    return d->answer;
+}
+
+static enum store_start start(struct store *s, int64_t id, int64_t dep, const char *dev,
+                              int64_t now, struct decider *d)
+{
+    enum store_start v = STORE_START_GONE;
+    assert_int_equal(s->ops->rollout_start(s, id, dep, dev, now, decide, d, &v), NB_OK);
+    return v;
+}
+
+static bool find_member(void *arg, const struct store_rollout_member *m)
+{
+    struct store_rollout_member *out = arg;
+    if (strcmp(m->a.device_id, out->a.device_id) != 0)
+        return true;
+    *out = *m;
+    return false;
+}
+
+static struct store_rollout_member get_member(struct store *s, int64_t id, const char *dev)
+{
+    struct store_rollout_member m;
+    memset(&m, 0, sizeof m);
+    (void)snprintf(m.a.device_id, sizeof m.a.device_id, "%s", dev);
+    assert_int_equal(s->ops->rollout_members(s, id, find_member, &m), NB_OK);
+    assert_int_equal(m.t.attempt >= 1, 1);
+    return m;
+}
+
+static void test_rollout_start(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = &f->st;
+    int64_t dep = 0, id = running_abc(f, &dep);
+    struct store_assignment a;
+    int64_t of = 0;
+    assert_int_equal(s->ops->deployment_rollout(s, dep, &of), NB_OK);
+    assert_int_equal(of, id);
+    struct store_deployment plain;
+    memset(&plain, 0, sizeof plain);
+    plain.release_id = f->release;
+    const char *d_only[] = {"d"};
+    assert_int_equal(s->ops->deployment_add(s, &plain, d_only, 1, NULL), NB_OK);
+    assert_int_equal(s->ops->deployment_rollout(s, plain.id, &of), NB_ENOENT);
+
+    /* go: a pending device becomes notified, its first start noted. */
+    struct decider d = {STORE_START_GO, {0}, 0};
+    assert_int_equal(start(s, id, dep, "a", 5000, &d), STORE_START_GO);
+    assert_int_equal(d.seen.state, STORE_ASSIGN_PENDING);
+    assert_int_equal(d.seen.rollout_state, STORE_ROLLOUT_RUNNING);
+    assert_int_equal(d.seen.started_last_min, 0);
+    struct store_rollout_member m = get_member(s, id, "a");
+    assert_int_equal(m.a.state, STORE_ASSIGN_NOTIFIED);
+    assert_int_equal(m.t.started_at, 5000);
+    assert_int_equal(m.t.first_started_at, 5000);
+    /* The next check-in sees one start in the minute and one download. */
+    d.answer = STORE_START_RATE;
+    assert_int_equal(start(s, id, dep, "b", 5030, &d), STORE_START_RATE);
+    assert_int_equal(d.seen.started_last_min, 1);
+    assert_int_equal(d.seen.downloading, 1);
+    m = get_member(s, id, "b");
+    assert_int_equal(m.a.state, STORE_ASSIGN_PENDING);
+    assert_string_equal(m.t.waiting, "rate cap");
+    d.answer = STORE_START_DOWNLOADS;
+    assert_int_equal(start(s, id, dep, "b", 5061, &d), STORE_START_DOWNLOADS);
+    assert_int_equal(d.seen.started_last_min, 0); /* a's start left the window */
+    assert_string_equal(get_member(s, id, "b").t.waiting, "download cap");
+    d.answer = STORE_START_GO;
+    assert_int_equal(start(s, id, dep, "b", 5062, &d), STORE_START_GO);
+    assert_string_equal(get_member(s, id, "b").t.waiting, "");
+    /* A notified device is asked again (its start time stays). */
+    assert_int_equal(start(s, id, dep, "a", 5100, &d), STORE_START_GO);
+    assert_int_equal(d.seen.state, STORE_ASSIGN_NOTIFIED);
+    assert_int_equal(get_member(s, id, "a").t.started_at, 5000);
+    /* A finished assignment is gone without asking. */
+    assert_int_equal(s->ops->assignment_get(s, dep, "c", &a), NB_OK);
+    a.state = STORE_ASSIGN_FAILED;
+    assert_int_equal(s->ops->assignment_update(s, &a), NB_OK);
+    int calls = d.calls;
+    assert_int_equal(start(s, id, dep, "c", 5200, &d), STORE_START_GONE);
+    assert_int_equal(d.calls, calls);
+
+    /* The total timeout: a started before 5050 fails, b (started 5062) stays. */
+    size_t n = 0;
+    struct store_expiry e = {0, 5050, "E_TIMED_OUT", "silent", "too slow", "absent"};
+    assert_int_equal(s->ops->rollout_expire(s, id, &e, 6000, &n), NB_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(s->ops->assignment_get(s, dep, "a", &a), NB_OK);
+    assert_string_equal(a.message, "too slow");
+    assert_int_equal(s->ops->assignment_get(s, dep, "b", &a), NB_OK);
+    assert_int_equal(a.state, STORE_ASSIGN_NOTIFIED);
+}
+
+static bool collect_unsettled(void *arg, const struct store_rollout_member *m)
+{
+    struct members *ms = arg;
+    if (ms->n < 8) {
+        (void)snprintf(ms->ids[ms->n], sizeof ms->ids[0], "%.7s", m->a.device_id);
+        ms->states[ms->n++] = m->a.state;
+    }
+    return true;
+}
+
+static size_t unsettled(struct store *s, int64_t id, struct members *ms)
+{
+    memset(ms, 0, sizeof *ms);
+    assert_int_equal(s->ops->rollout_unsettled(s, id, collect_unsettled, ms), NB_OK);
+    return ms->n;
+}
+
+static void finish(struct store *s, int64_t dep, const char *dev, enum store_assign_state st,
+                   const char *code)
+{
+    struct store_assignment a;
+    assert_int_equal(s->ops->assignment_get(s, dep, dev, &a), NB_OK);
+    a.state = st;
+    (void)snprintf(a.code, sizeof a.code, "%s", code);
+    assert_int_equal(s->ops->assignment_update(s, &a), NB_OK);
+}
+
+static void test_rollout_settle(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = &f->st;
+    int64_t dep = 0, id = running_abc(f, &dep);
+    struct store_assignment a;
+    finish(s, dep, "a", STORE_ASSIGN_FAILED, "E_IO");
+    finish(s, dep, "b", STORE_ASSIGN_ROLLED_BACK, "E_HEALTH");
+    struct members ms;
+    assert_int_equal(unsettled(s, id, &ms), 2);
+
+    /* a: retried, its record written in the same transaction as the audit. */
+    struct store_settle how;
+    memset(&how, 0, sizeof how);
+    how.retry = true;
+    how.not_before = 7000;
+    how.count = true;
+    how.failures = 1;
+    memcpy(how.code, "E_IO", 5);
+    struct store_audit au = audit("rollout.retry");
+    size_t before = audit_count(s);
+    assert_int_equal(s->ops->assignment_settle(s, dep, "a", STORE_ASSIGN_FAILED, &how, &au), NB_OK);
+    assert_int_equal(audit_count(s), before + 1);
+    /* Settled once: the same again finds nothing to settle, audits nothing. */
+    assert_int_equal(s->ops->assignment_settle(s, dep, "a", STORE_ASSIGN_FAILED, &how, &au),
+                     NB_EINVAL);
+    assert_int_equal(audit_count(s), before + 1);
+    struct store_rollout_member m = get_member(s, id, "a");
+    assert_int_equal(m.a.state, STORE_ASSIGN_PENDING);
+    assert_int_equal(m.t.attempt, 2);
+    assert_int_equal(m.t.not_before, 7000);
+    assert_false(m.t.settled);
+    assert_string_equal(m.a.code, "E_IO"); /* the last failure stays readable */
+    assert_int_equal(m.q.failures, 1);
+    struct store_attempt t;
+    assert_int_equal(s->ops->assignment_attempt(s, dep, "a", &t), NB_OK);
+    assert_int_equal(t.attempt, 2);
+    assert_int_equal(t.not_before, 7000);
+    assert_int_equal(s->ops->assignment_attempt(s, dep, "zz", &t), NB_ENOENT);
+    assert_int_equal(s->ops->assignment_current(s, "a", &a), NB_OK);
+    /* Not back for the retry: failed once the lease after not_before is over. */
+    size_t n = 0;
+    struct store_expiry e = {7000, 0, "E_TIMED_OUT", "silent", "slow", "absent"};
+    assert_int_equal(s->ops->rollout_expire(s, id, &e, 7500, &n), NB_OK);
+    assert_int_equal(n, 0);
+    e.silent_before = 7001;
+    assert_int_equal(s->ops->rollout_expire(s, id, &e, 7600, &n), NB_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(s->ops->assignment_get(s, dep, "a", &a), NB_OK);
+    assert_int_equal(a.state, STORE_ASSIGN_FAILED);
+    assert_string_equal(a.message, "absent");
+    assert_int_equal(unsettled(s, id, &ms), 2); /* a, failed again, and b */
+
+    /* b: final, quarantined. */
+    memset(&how, 0, sizeof how);
+    how.count = true;
+    how.failures = 3;
+    how.since = 6000;
+    how.quarantined_until = 9000;
+    memcpy(how.code, "E_HEALTH", 9);
+    assert_int_equal(s->ops->assignment_settle(s, dep, "b", STORE_ASSIGN_ROLLED_BACK, &how, NULL),
+                     NB_OK);
+    assert_int_equal(unsettled(s, id, &ms), 1); /* a, failed again */
+    m = get_member(s, id, "b");
+    assert_true(m.t.settled);
+    assert_int_equal(m.q.until, 9000);
+    assert_string_equal(m.q.code, "E_HEALTH");
+
+    /* The quarantine: listed until it ends, lifted once, audited. */
+    struct store_quarantine q;
+    assert_int_equal(s->ops->quarantine_get(s, "b", &q), NB_OK);
+    assert_int_equal(q.failures, 3);
+    assert_int_equal(q.since, 6000);
+    assert_int_equal(s->ops->quarantine_get(s, "c", &q), NB_ENOENT);
+    n = 0;
+    assert_int_equal(s->ops->quarantine_list(s, 8999, 100, count_quarantine, &n), NB_OK);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(s->ops->quarantine_list(s, 9000, 100, count_quarantine, &n), NB_OK);
+    assert_int_equal(n, 0);
+    au = audit("device.unquarantine");
+    before = audit_count(s);
+    assert_int_equal(s->ops->quarantine_lift(s, "a", 8000, &au), NB_ENOENT); /* not quarantined */
+    assert_int_equal(s->ops->quarantine_lift(s, "b", 8000, &au), NB_OK);
+    assert_int_equal(s->ops->quarantine_lift(s, "b", 8000, &au), NB_ENOENT);
+    assert_int_equal(audit_count(s), before + 1);
+    assert_int_equal(s->ops->quarantine_get(s, "b", &q), NB_OK);
+    assert_int_equal(q.failures, 0);
+    assert_int_equal(q.until, 0);
 }
 
 static void test_rollout_state_names(void **state)
@@ -331,6 +570,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rollout_states, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollout_waves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollout_hold_abort_expire, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollout_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollout_settle, setup, teardown),
         cmocka_unit_test(test_rollout_state_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
