@@ -51,9 +51,8 @@ enum nb_err srv_clock_open(const char *path, struct nb_diag *diag)
                           "--clock-file %s: %lld bytes; it must hold exactly one 8-byte "
                           "native-endian int64 of Unix seconds",
                           path, (long long)st.st_size);
-    void *m = err == NB_OK
-                  ? mmap(NULL, SRV_CLOCK_FILE_LEN, PROT_READ, MAP_SHARED, fd, 0)
-                  : MAP_FAILED;
+    void *m =
+        err == NB_OK ? mmap(NULL, SRV_CLOCK_FILE_LEN, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
     if (err == NB_OK && m == MAP_FAILED)
         err = nb_diag_set(diag, NB_EIO, "--clock-file %s: mmap: %s", path, strerror(errno));
     (void)close(fd);
