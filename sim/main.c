@@ -122,6 +122,9 @@ static int write_summary(const struct sim_run *r, const struct opts *o, int64_t 
     if (ro->id > 0)
         sim_rollout_refresh(ro);
     json_t *s = sim_report_summary(r, dep, counts, ro->last, &ok);
+    if (s != NULL && ro->id > 0)
+        json_object_set_new(json_object_get(s, "timing"), "rollout_stopped_s",
+                            ro->stopped_s >= 0 ? json_real(ro->stopped_s) : json_null());
     json_decref(counts);
     int rc = s == NULL            ? -1
              : o->summary != NULL ? json_dump_file(s, o->summary, JSON_INDENT(2) | JSON_SORT_KEYS)

@@ -64,8 +64,10 @@ static void on_tick(void *ctx, struct sim_run *r)
     sim_rollout_refresh(ro);
     (void)snprintf(r->plan_note, sizeof r->plan_note, "rollout %s, wave %d", ro->state,
                    (int)json_integer_value(json_object_get(ro->last, "current_wave")));
-    r->tick_at_ms =
-        sim_rollout_stopped(ro) ? UINT64_MAX : sim_run_now_ms(r) + (uint64_t)r->sc->tick_s * 1000;
+    bool stopped = sim_rollout_stopped(ro);
+    if (stopped && ro->stopped_s < 0)
+        ro->stopped_s = (double)(sim_run_now_ms(r) - r->deploy_at_ms) / 1000.0;
+    r->tick_at_ms = stopped ? UINT64_MAX : sim_run_now_ms(r) + (uint64_t)r->sc->tick_s * 1000;
 }
 
 enum nb_err sim_rollout_start(struct sim_rollout *ro, struct sim_run *r, const char *token,
@@ -75,6 +77,7 @@ enum nb_err sim_rollout_start(struct sim_rollout *ro, struct sim_run *r, const c
     memset(ro, 0, sizeof *ro);
     ro->net = r->net;
     ro->token = token;
+    ro->stopped_s = -1;
     static char body[SIM_ROLLOUT_SPEC_MAX * 2];
     if (!create_body(r, release_id, body, sizeof body, diag))
         return NB_ELENGTH;

@@ -21,6 +21,7 @@ struct sim_rollout {
     char state[16]; /* as the server last said: running, paused, aborted, completed */
     json_t *last;   /* the last GET /api/v1/rollouts/{id} */
     uint64_t ticks;
+    double stopped_s; /* virtual seconds from the start until it was seen stopped; < 0: not */
 };
 
 /* Creates and starts the rollout of release release_id (version) and
