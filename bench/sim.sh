@@ -27,22 +27,8 @@ nb=$top/$build/nobrick
 server=$top/$build/nobrick-server
 sim=$top/$build/nobrick-sim
 
-if [ $# -gt 0 ]; then
-  mkdir -p "$1"
-  work=$(cd "$1" && pwd)
-else
-  work=$(mktemp -d)
-fi
-server_pid=
-stop_server() {
-  if [ -n "$server_pid" ]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  server_pid=
-}
-trap 'stop_server; [ $# -gt 0 ] || rm -rf "$work"' EXIT
-cd "$work"
+. "$top/bench/server_lib.sh"
+bench_work "$@"
 
 for k in r1:root rel:release dir:director; do "$nb" key new "${k#*:}" "${k%%:*}" >/dev/null; done
 "$nb" root new --key r1.key --threshold 1 --release-key rel.pub --director-key dir.pub \
