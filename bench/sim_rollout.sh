@@ -8,7 +8,7 @@
 # updated, rolled back, bricked), traffic, virtual time to 50/90/99 %
 # updated, and the wall time and peak RSS of the simulator.
 #
-# Usage: bench/sim.sh [WORK_DIR]   (default: a temporary directory, removed)
+# Usage: bench/sim_rollout.sh [WORK_DIR]   (default: a temporary directory, removed)
 # Environment: BENCH_BUILD (build/bench), BENCH_DEVICES (10000),
 # BENCH_POLL_BAD (3600) and BENCH_POLL_TAIL (14400): the poll interval the
 # server gives the devices in each scenario (two weeks of 15-minute polls
@@ -72,7 +72,7 @@ run offline-tail "$poll_tail"
 
 cpu=$(sed -nE 's/^model name\s*: //p' /proc/cpuinfo | head -n1)
 mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
-echo "### $(date +%Y-%m-%d) — bench/sim.sh"
+echo "### $(date +%Y-%m-%d) — bench/sim_rollout.sh"
 echo
 echo "- Machine: $cpu, $(nproc) CPUs, $mem, Linux $(uname -r)"
 echo "- Build: \`cmake -DCMAKE_BUILD_TYPE=Release\` ($build); server and simulator on one machine"
