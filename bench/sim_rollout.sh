@@ -9,7 +9,8 @@
 # updated, and the wall time and peak RSS of the simulator.
 #
 # Usage: bench/sim_rollout.sh [WORK_DIR]   (default: a temporary directory, removed)
-# Environment: BENCH_BUILD (build/bench), BENCH_DEVICES (10000),
+# Environment: BENCH_BUILD (build/bench), BENCH_DEVICES (10000), BENCH_SCENARIOS
+# ("bad-release offline-tail"),
 # BENCH_POLL_BAD (3600) and BENCH_POLL_TAIL (14400): the poll interval the
 # server gives the devices in each scenario (two weeks of 15-minute polls
 # by 7,000 devices would be 9.4 million check-ins).
@@ -20,6 +21,7 @@ build=${BENCH_BUILD:-build/bench}
 devices=${BENCH_DEVICES:-10000}
 poll_bad=${BENCH_POLL_BAD:-3600}
 poll_tail=${BENCH_POLL_TAIL:-14400}
+scenarios=${BENCH_SCENARIOS:-bad-release offline-tail}
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DNB_SANITIZE=OFF -DNB_FUZZ=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)" --target nobrick-cli nobrick-server nobrick-sim >/dev/null
@@ -67,8 +69,9 @@ run() {
   stop_server
 }
 
-run bad-release "$poll_bad"
-run offline-tail "$poll_tail"
+for name in $scenarios; do
+  if [ "$name" = offline-tail ]; then run "$name" "$poll_tail"; else run "$name" "$poll_bad"; fi
+done
 
 cpu=$(sed -nE 's/^model name\s*: //p' /proc/cpuinfo | head -n1)
 mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
@@ -81,7 +84,7 @@ echo "  the server's poll interval $poll_bad s (bad-release) and $poll_tail s (o
 echo
 echo "| Scenario | Wall (s) | Sim peak RSS (MiB) | Virtual (days) | Rollout | Reached | Updated | Rolled back | Bricked | Requests | MB served | 50 / 90 / 99 % updated (virtual h) |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-for name in bad-release offline-tail; do
+for name in $scenarios; do
   read -r wall rss <"$name.time"
   jq -r --arg name "$name" --arg wall "$wall" --arg rss "$rss" '
     def h: if . == null then "-" else (. / 3600 * 10 | round / 10 | tostring) end;
@@ -91,7 +94,7 @@ for name in bad-release offline-tail; do
     + " | \(.timing.time_to_50_s | h) / \(.timing.time_to_90_s | h) / \(.timing.time_to_99_s | h) |"' "$name.json"
 done
 echo
-for name in bad-release offline-tail; do
+for name in $scenarios; do
   echo "- $name: $(jq -r '"rollout " + .rollout.state + ": " + .rollout.reason
     + "; stopped after " + ((.timing.rollout_stopped_s // 0) / 3600 | floor | tostring) + " virtual h"
     + "; offline devices " + (.online.offline | tostring) + ", unreached at the end " + (.unreached | tostring)

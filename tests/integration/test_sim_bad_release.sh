@@ -7,7 +7,8 @@
 # those waves were told of it, the r2 devices that installed it rolled
 # back, none bricked. Then the same with an image that crashes at boot on
 # r2: the bootloader's trial tries run out, the devices fall back, the
-# gates stop the rollout.
+# gates stop the rollout; and with one that hangs at boot on r2 until the
+# watchdog resets the device.
 . "$(dirname "$0")/server_lib.sh"
 sim_bin="$bin/nobrick-sim"
 src="${NB_SRC:?}/sim/scenarios/bad-release.json"
@@ -15,6 +16,7 @@ make_fleet
 mkbundle factory.nbb 1.0.0 1 one
 mkbundle update.nbb 1.1.0 2 two
 mkbundle crash.nbb 1.2.0 3 three
+mkbundle hang.nbb 1.3.0 4 four
 start_server --clock-file "$work/clock"
 admin_token
 
@@ -63,4 +65,11 @@ expect_jq '.faults.boot_crashes >= 2 * .rolled_back and .faults.health_failures 
 # The agent reports the fallback as a rolled-back trial with its code: the
 # gate counts it with the health check failures.
 expect_jq '.rollout.reason | test("wave 1 paused: .* failed")' "the reason: wave 1 failures"
+
+run_sim '.seed = 14 | .fleet.group = "bad-hang" | .plan.rollout.select.group = "bad-hang"
+         | .plan.rollout.name = "bad-hang" | .fleet.watchdog_s = 300
+         | .releases = [{"bundle": "hang.nbb", "boot_hang_revisions": ["r2"]}]'
+stopped_early "hangs at boot on r2"
+expect_jq '.faults.boot_hangs >= 2 * .rolled_back and .faults.boot_crashes == 0' \
+    "each r2 device hung at boot until its trial ran out"
 finish
