@@ -45,4 +45,22 @@ expect_jq '.bricked == 0 and .failed == 0 and .rolled_back == 0 and .unreached =
 expect_jq '.traffic.offline_refusals >= 10 * .online.offline' "offline devices kept trying"
 expect_jq '.expectations_met == true' "expectations met"
 grep -q "rollout completed, wave 4" sim.log && ok || bad "the progress line shows the rollout"
+
+# Bad scenarios are refused before anything starts (exit 2), naming the field.
+refused() { # refused WHAT PATTERN JQ [OPTIONS...]
+    local what=$1 pat=$2 edit=$3
+    shift 3
+    jq "$edit" scenario.json >bad.json
+    rc=0
+    "$sim_bin" bad.json --server "$base" --token "$adm" "$@" 2>bad.log >/dev/null || rc=$?
+    if [ "$rc" -eq 2 ] && grep -q -- "$pat" bad.log; then ok; else
+        bad "$what: exit $rc: $(cat bad.log)"; fi
+}
+clock=(--clock-file "$work/clock")
+refused "release_id in the rollout" "plan.rollout: an object" '.plan.rollout.release_id = 1' "${clock[@]}"
+refused "shares above 1" "fleet.online" '.fleet.online += [{"share": 0.8, "online_p": 0.5}]' "${clock[@]}"
+refused "both patterns in one" "fleet.online" '.fleet.online[0].online_p = 0.5' "${clock[@]}"
+refused "a probability of 2" "boot_crash" '.releases[0].boot_crash = 2' "${clock[@]}"
+refused "tick_s without a rollout" "need plan.rollout" 'del(.plan.rollout)' "${clock[@]}"
+refused "a rollout without the clock file" "needs --clock-file" '.'
 finish
