@@ -195,6 +195,21 @@ static int simulate(struct sim_scenario *sc, const struct opts *o, struct sim_fl
     return rc;
 }
 
+static void discard(void *ctx, void *owner, const struct nb_agent_response *resp)
+{
+    (void)ctx;
+    (void)owner;
+    (void)resp;
+}
+
+/* Requests still in flight when the run ended (devices that kept polling)
+ * are waited for, so that every transfer is released with the handle. */
+static void drain(struct sim_net *net)
+{
+    while (net != NULL && sim_net_run(net, 100, discard, NULL) > 0) {
+    }
+}
+
 int main(int argc, char **argv)
 {
     static struct sim_scenario sc;
@@ -226,6 +241,7 @@ int main(int argc, char **argv)
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     rc = simulate(&sc, &o, &fleet, &net, &run);
+    drain(net);
     sim_vclock_close(run.vclock);
     sim_run_fini(&run);
     sim_fleet_free(&fleet);

@@ -27,7 +27,7 @@ run_sim() {
     rc=0
     "$sim_bin" scenario.json --server "$base" --token "$adm" --clock-file "$work/clock" \
         --summary summary.json --quiet 2>sim.log || rc=$?
-    [ "$rc" -eq 0 ] && ok || { bad "nobrick-sim exit $rc"; tail -n 20 sim.log >&2; }
+    [ "$rc" -eq 0 ] && ok || { bad "nobrick-sim exit $rc"; grep -v "^    #\|^$\|leak of" sim.log | tail -n 20 >&2; }
     [ -s summary.json ] || { bad "no summary"; finish; }
     body=$(cat summary.json)
 }
