@@ -41,22 +41,8 @@ server=$top/$build/nobrick-server
 seeder=$top/$build/nobrick-bench-seed
 lua=$top/bench/checkin.lua
 
-if [ $# -gt 0 ]; then
-  mkdir -p "$1"
-  work=$(cd "$1" && pwd) # the script works from inside it
-else
-  work=$(mktemp -d)
-fi
-server_pid=
-stop_server() {
-  if [ -n "$server_pid" ]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  server_pid=
-}
-trap 'stop_server; [ $# -gt 0 ] || rm -rf "$work"' EXIT
-cd "$work"
+. "$top/bench/server_lib.sh"
+bench_work "$@"
 
 # --- the fleet: keys, root, a bundle, 100,000 devices with tokens -----------------
 rm -rf keys data server.db* ./*.txt root.json fw.nbb && mkdir keys

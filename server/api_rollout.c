@@ -1,9 +1,11 @@
 /* Rollouts, /api/v1/rollouts: create (or a dry run that only shows the
  * plan), list, show with the per-wave funnel and the gate's reason, and the
  * controls start, pause, resume and abort. Handlers parse, call the store,
- * render; the engine (rollout_engine.c) does the rest on its ticks. */
+ * render; the engine (rollout_engine.c) does the rest on its ticks (on a
+ * virtual clock, POST /api/v1/rollouts/tick asks for one). */
 #include "api.h"
 #include "body.h"
+#include "clock.h"
 #include "rollout.h"
 #include "rollout_control.h"
 
@@ -303,9 +305,24 @@ static void abort_rollout(struct srv *srv, struct http_req *req)
     control(srv, req, from, 3, STORE_ROLLOUT_ABORTED, "rollout.abort");
 }
 
+/* One engine tick at the virtual time, for the simulator (clock.h): only a
+ * server on a clock file ticks on request, and the answer comes once the
+ * tick is done. */
+static void tick(struct srv *srv, struct http_req *req)
+{
+    if (!srv_clock_virtual() || srv->engine == NULL) {
+        http_reply_error(req, MHD_HTTP_NOT_FOUND, "E_NOENT", NULL,
+                         "only a server started with --clock-file ticks on request");
+        return;
+    }
+    rollout_engine_tick(srv->engine);
+    http_reply_json(req, MHD_HTTP_OK, json_pack("{s:I}", "now", (json_int_t)srv_now()));
+}
+
 static const struct http_route routes[] = {
     {"POST", "/api/v1/rollouts", HTTP_AUTH, STORE_ROLE_OPERATOR, HTTP_BODY_JSON, create},
     {"GET", "/api/v1/rollouts", HTTP_AUTH, STORE_ROLE_VIEWER, HTTP_BODY_NONE, list},
+    {"POST", "/api/v1/rollouts/tick", HTTP_AUTH, STORE_ROLE_OPERATOR, HTTP_BODY_NONE, tick},
     {"GET", "/api/v1/rollouts/{}", HTTP_AUTH, STORE_ROLE_VIEWER, HTTP_BODY_NONE, show},
     {"POST", "/api/v1/rollouts/{}/start", HTTP_AUTH, STORE_ROLE_OPERATOR, HTTP_BODY_NONE, start},
     {"POST", "/api/v1/rollouts/{}/pause", HTTP_AUTH, STORE_ROLE_OPERATOR, HTTP_BODY_NONE,

@@ -8,7 +8,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 enum kind { K_STR, K_U32, K_SIZE, K_U64 };
 
@@ -44,6 +43,8 @@ static const struct option options[] = {
     OPT("rollout-tick", K_U32, rollout_tick_s, "seconds between rollout engine ticks (10; 0: off)"),
     OPT("max-downloading", K_U32, max_downloading,
         "a rollout's devices downloading at once when its spec sets none (0: no cap)"),
+    OPT("clock-file", K_STR, clock_file,
+        "simulator and tests only: follow the Unix time in this file (loopback only)"),
     OPT("max-json-body", K_SIZE, max_json_body, "bytes of a JSON body (65536)"),
     OPT("max-upload", K_U64, max_upload, "bytes of an uploaded bundle (4 GiB)"),
 };
@@ -65,11 +66,6 @@ void srv_config_defaults(struct srv_config *cfg)
     cfg->max_json_body = 64 * 1024;
     cfg->max_upload = UINT64_C(4) << 30;
     cfg->rollout_tick_s = 10;
-}
-
-int64_t srv_now(void)
-{
-    return (int64_t)time(NULL);
 }
 
 #define N_OPTIONS (sizeof options / sizeof options[0])

@@ -1,6 +1,7 @@
 /* nobrick-server: options, start-up, signals and graceful shutdown, plus
  * `nobrick-server token create`, which bootstraps the first API token on the
  * server host. The HTTP layer (http.c) and the API modules do the rest. */
+#include "clock.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -110,6 +111,12 @@ static enum nb_err check_config(const struct srv_config *c, struct nb_diag *diag
         return nb_diag_set(
             diag, NB_EINVAL,
             "--threads, --max-inflight, --max-json-body and --max-upload must be > 0");
+    /* A server that follows a file's time must not serve real devices. */
+    if (c->clock_file != NULL && strncmp(c->listen, "127.", 4) != 0)
+        return nb_diag_set(diag, NB_EINVAL,
+                           "--clock-file is for the simulator and tests: --listen must be on "
+                           "127.0.0.0/8 (is %.60s)",
+                           c->listen);
     enum srv_log_level level;
     if (srv_log_parse_level(c->log_level, &level) != NB_OK)
         return nb_diag_set(diag, NB_EINVAL, "--log-level: debug, info, warn or error");
@@ -155,6 +162,8 @@ static enum nb_err open_all(struct srv *s, struct nb_diag *diag)
     enum nb_err err = check_config(&s->cfg, diag);
     if (err == NB_OK) /* creates the data directory the roots are stored in */
         err = artifacts_init(&s->arts, s->cfg.data_dir, diag);
+    if (err == NB_OK && s->cfg.clock_file != NULL)
+        err = srv_clock_open(s->cfg.clock_file, diag);
     if (err == NB_OK)
         err = srv_roots_open(s->cfg.root_path, s->cfg.data_dir, srv_now(), &s->roots, diag);
     if (err == NB_OK)
@@ -220,8 +229,10 @@ static int serve(int argc, char **argv)
     struct http_server *h = NULL;
     if (err == NB_OK)
         err = http_start(&s, &h, &diag);
-    if (err == NB_OK && s.cfg.rollout_tick_s > 0 &&
-        (err = rollout_engine_start(&s, s.cfg.rollout_tick_s, &s.engine)) != NB_OK)
+    /* On a clock file the engine ticks when asked (POST /api/v1/rollouts/tick). */
+    uint32_t interval_s = s.cfg.clock_file != NULL ? 0 : s.cfg.rollout_tick_s;
+    if (err == NB_OK && (interval_s > 0 || s.cfg.clock_file != NULL) &&
+        (err = rollout_engine_start(&s, interval_s, &s.engine)) != NB_OK)
         (void)nb_diag_set(&diag, err, "cannot start the rollout engine");
     int rc = 0;
     if (err == NB_OK) {
@@ -241,6 +252,7 @@ static int serve(int argc, char **argv)
     store_close(&s.store);
     nb_signer_close(&s.director);
     srv_roots_close(s.roots);
+    srv_clock_close();
     config_free();
     return rc;
 }

@@ -128,12 +128,17 @@ json_t *rollout_status_json(struct srv *srv, const struct store_rollout *r,
 NB_MUST_CHECK enum nb_err rollout_force_wave(struct srv *srv, const struct store_rollout *r,
                                              const struct store_audit *au, int64_t now);
 
-/* The engine thread: a tick every interval_s seconds until stopped. */
+/* The engine thread: a tick every interval_s seconds of real time until
+ * stopped; interval_s 0: only when woken or asked (the virtual clock of
+ * --clock-file, clock.h, where the simulator asks for each tick). */
 struct rollout_engine;
 NB_MUST_CHECK enum nb_err rollout_engine_start(struct srv *srv, uint32_t interval_s,
                                                struct rollout_engine **out);
 /* Makes the engine tick now (after an operator's start or resume). */
 void rollout_engine_wake(struct rollout_engine *e); /* NULL: no-op */
+/* Asks for a tick and waits until one that started after the call has
+ * finished (POST /api/v1/rollouts/tick). Only the engine thread ticks. */
+void rollout_engine_tick(struct rollout_engine *e); /* NULL: no-op */
 void rollout_engine_stop(struct rollout_engine *e); /* NULL: no-op */
 
 #endif

@@ -255,27 +255,43 @@ void rollout_tick(struct srv *srv, int64_t now)
 
 struct rollout_engine {
     struct srv *srv;
-    uint32_t interval_s;
+    uint32_t interval_s; /* 0: ticks only when asked */
     pthread_t thread;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv, done_cv;
     bool stop, wake;
+    uint64_t asked, done; /* ticks asked by rollout_engine_tick, and the last one done */
 };
+
+/* Until the next tick is due (mu held): woken, stopped or, with an
+ * interval, interval_s seconds of real time. */
+static void wait_for_work(struct rollout_engine *e)
+{
+    if (e->interval_s == 0) {
+        while (!e->stop && !e->wake)
+            pthread_cond_wait(&e->cv, &e->mu);
+        return;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += e->interval_s;
+    while (!e->stop && !e->wake && pthread_cond_timedwait(&e->cv, &e->mu, &until) == 0) {
+    }
+}
 
 static void *engine_main(void *arg)
 {
     struct rollout_engine *e = arg;
     pthread_mutex_lock(&e->mu);
     while (!e->stop) {
+        uint64_t asked = e->asked; /* this tick answers every request made so far */
+        e->wake = false;
         pthread_mutex_unlock(&e->mu);
         rollout_tick(e->srv, srv_now());
         pthread_mutex_lock(&e->mu);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += e->interval_s;
-        while (!e->stop && !e->wake && pthread_cond_timedwait(&e->cv, &e->mu, &until) == 0) {
-        }
-        e->wake = false;
+        e->done = asked;
+        pthread_cond_broadcast(&e->done_cv);
+        wait_for_work(e);
     }
     pthread_mutex_unlock(&e->mu);
     return NULL;
@@ -290,7 +306,9 @@ enum nb_err rollout_engine_start(struct srv *srv, uint32_t interval_s, struct ro
     e->interval_s = interval_s;
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);
+    pthread_cond_init(&e->done_cv, NULL);
     if (pthread_create(&e->thread, NULL, engine_main, e) != 0) {
+        pthread_cond_destroy(&e->done_cv);
         pthread_cond_destroy(&e->cv);
         pthread_mutex_destroy(&e->mu);
         nb_free(e);
@@ -310,6 +328,19 @@ void rollout_engine_wake(struct rollout_engine *e)
     pthread_mutex_unlock(&e->mu);
 }
 
+void rollout_engine_tick(struct rollout_engine *e)
+{
+    if (e == NULL)
+        return;
+    pthread_mutex_lock(&e->mu);
+    uint64_t want = ++e->asked;
+    e->wake = true;
+    pthread_cond_signal(&e->cv);
+    while (!e->stop && e->done < want)
+        pthread_cond_wait(&e->done_cv, &e->mu);
+    pthread_mutex_unlock(&e->mu);
+}
+
 void rollout_engine_stop(struct rollout_engine *e)
 {
     if (e == NULL)
@@ -317,8 +348,10 @@ void rollout_engine_stop(struct rollout_engine *e)
     pthread_mutex_lock(&e->mu);
     e->stop = true;
     pthread_cond_signal(&e->cv);
+    pthread_cond_broadcast(&e->done_cv);
     pthread_mutex_unlock(&e->mu);
     pthread_join(e->thread, NULL);
+    pthread_cond_destroy(&e->done_cv);
     pthread_cond_destroy(&e->cv);
     pthread_mutex_destroy(&e->mu);
     nb_free(e);

@@ -38,6 +38,7 @@ struct srv_config {
     uint64_t max_upload;         /* bytes of an uploaded bundle */
     uint32_t rollout_tick_s;     /* seconds between rollout engine ticks; 0: no engine */
     uint32_t max_downloading;    /* a rollout's downloads at once when its spec sets none */
+    const char *clock_file;      /* --clock-file: virtual time (clock.h); NULL: real time */
 };
 
 /* Sensible defaults: 4 threads, 256 requests in flight, poll every 900 s
@@ -58,7 +59,7 @@ struct srv {
     struct rollout_engine *engine; /* NULL when not running */
 };
 
-/* UNIX seconds now (the one clock of the server). */
+/* UNIX seconds now (the one clock of the server: clock.c). */
 int64_t srv_now(void);
 
 #endif

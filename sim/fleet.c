@@ -37,14 +37,16 @@ static enum nb_err dev_now_ms(void *ctx, uint64_t *out)
     return NB_OK;
 }
 
-/* The wall clock stays real (plus the device's offset) in virtual mode
- * too: the server signs instructions with its real time, and a device
- * whose clock ran days ahead would find them expired. Virtual time drives
- * the monotonic clock, so poll intervals and back-offs cost no wall time. */
+/* The wall clock: virtual (plus the device's offset) when the server
+ * follows the simulator's clock file (vclock.h), else real: the server
+ * signs instructions with its own time, and a device whose clock ran days
+ * ahead of it would find them expired. */
 static enum nb_err dev_unix_s(void *ctx, int64_t *out)
 {
     const struct sim_device *d = ctx;
-    *out = (int64_t)time(NULL) + d->clock_offset_s;
+    int64_t base = d->clock->unix_base_s;
+    *out = (base != 0 ? base + (int64_t)(d->clock->now_ms / 1000) : (int64_t)time(NULL)) +
+           d->clock_offset_s;
     return NB_OK;
 }
 
@@ -211,6 +213,7 @@ static enum nb_err device_new(struct sim_fleet *f, struct sim_device *d, uint32_
     d->clock = &f->clock;
     d->rng = seed_mix(sc->seed, i);
     d->running = NB_BOOTCTL_A;
+    d->online = SIM_ALWAYS_ONLINE;
     assign_class(sc, d);
     if (sc->clock_offset_max_s > 0)
         d->clock_offset_s = (int64_t)(next_random(&d->rng) % (2u * sc->clock_offset_max_s + 1)) -

@@ -21,6 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define SIM_ALWAYS_ONLINE 0xFF /* sim_device.online: no pattern */
+
 /* What became of a device's update (the summary's states). */
 enum sim_outcome {
     SIM_PENDING,     /* nothing final yet */
@@ -31,8 +33,9 @@ enum sim_outcome {
 };
 
 struct sim_clock {
-    bool wall;       /* wall-clock mode: now_ms is real time since the start */
-    uint64_t now_ms; /* virtual monotonic milliseconds */
+    bool wall;           /* wall-clock mode: now_ms is real time since the start */
+    uint64_t now_ms;     /* virtual monotonic milliseconds */
+    int64_t unix_base_s; /* != 0: the wall clock is virtual, this + now_ms / 1000 (vclock.h) */
 };
 
 struct sim_device {
@@ -60,7 +63,13 @@ struct sim_device {
     bool reached;              /* an update was announced to it (deployment reached it) */
     uint64_t last_frame_first; /* to count frames fetched again */
     uint64_t updated_at_ms;
-    void *driver; /* the run (run.h) */
+    /* behaviour (behaviour.h, online.h) */
+    uint8_t online;         /* index into the scenario's online patterns; SIM_ALWAYS_ONLINE */
+    bool window_online;     /* intermittent: reachable during the current poll window */
+    uint64_t window_end_ms; /* intermittent: when the next window starts */
+    bool down;              /* its image crashed or hung: powered on again at its wake-up */
+    uint16_t crash_loop;    /* boots in a row that did not reach the agent */
+    void *driver;           /* the run (run.h) */
 };
 
 struct sim_fleet {
@@ -82,7 +91,7 @@ struct sim_fleet {
     /* each release's version, once known (the server's answer to the upload) */
     char release_version[SIM_MAX_RELEASES][NB_BOOTCTL_VERSION_MAX + 1];
     /* counters */
-    uint64_t reboots, power_cuts, health_failures;
+    uint64_t reboots, power_cuts, health_failures, boot_crashes, boot_hangs;
 };
 
 /* Provisions the factory flash and the fleet's n devices. diag says what

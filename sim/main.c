@@ -6,35 +6,41 @@
  * group, run until every device has settled (or a limit), then write the
  * summary; the exit status says whether the scenario's expectations held. */
 #include "mgmt.h"
+#include "online.h"
 #include "report.h"
+#include "rollout.h"
 #include "run.h"
 #include "scenario.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static const char usage[] =
     "Usage: nobrick-sim SCENARIO.json [--server URL] [--token TOKEN] [--summary FILE]\n"
-    "                  [--quiet] [--verbose]\n\n"
+    "                  [--clock-file FILE] [--quiet] [--verbose]\n\n"
     "Runs the fleet of SCENARIO.json (docs/simulator.md) against a nobrick-server:\n"
     "--server and --token (an operator's API token) override the scenario's.\n"
+    "--clock-file: the server's --clock-file, which then follows virtual time\n"
+    "(needed for a rollout in virtual time).\n"
     "Writes the JSON summary to FILE (default: stdout); a progress line goes to\n"
     "stderr every second unless --quiet; --verbose logs every agent line.\n"
     "Exit status: 0 the expectations held, 1 they did not, 2 usage, 3 setup failed.\n";
 
 struct opts {
-    const char *scenario, *server, *token, *summary;
+    const char *scenario, *server, *token, *summary, *clock_file;
     bool quiet, verbose;
 };
 
 static int parse(int argc, char **argv, struct opts *o)
 {
     for (int i = 1; i < argc; i++) {
-        const char **val = strcmp(argv[i], "--server") == 0    ? &o->server
-                           : strcmp(argv[i], "--token") == 0   ? &o->token
-                           : strcmp(argv[i], "--summary") == 0 ? &o->summary
-                                                               : NULL;
+        const char **val = strcmp(argv[i], "--server") == 0       ? &o->server
+                           : strcmp(argv[i], "--token") == 0      ? &o->token
+                           : strcmp(argv[i], "--summary") == 0    ? &o->summary
+                           : strcmp(argv[i], "--clock-file") == 0 ? &o->clock_file
+                                                                  : NULL;
         if (val != NULL && i + 1 < argc)
             *val = argv[++i];
         else if (strcmp(argv[i], "--quiet") == 0)
@@ -68,8 +74,23 @@ static bool all_settled(const struct sim_run *r)
     return r->settled >= r->fleet->n;
 }
 
-/* Upload the plan's release, deploy it to the group. */
-static enum nb_err deploy(struct sim_run *r, const char *token, int64_t *dep, struct nb_diag *diag)
+/* A rollout's run ends once it stopped running and the devices it reached
+ * settled; once completed, when every device settled (devices that were
+ * offline come back and catch up). */
+static bool plan_done(const struct sim_run *r)
+{
+    const struct sim_rollout *ro = r->tick_ctx;
+    if (ro == NULL)
+        return all_settled(r);
+    if (!sim_rollout_stopped(ro))
+        return false;
+    return sim_rollout_completed(ro) ? all_settled(r) : r->settled_reached >= r->reached;
+}
+
+/* Upload the plan's releases; deploy one to the group, or start the
+ * scenario's rollout of it. */
+static enum nb_err deploy(struct sim_run *r, const char *token, int64_t *dep,
+                          struct sim_rollout *ro, struct nb_diag *diag)
 {
     const struct sim_scenario *sc = r->sc;
     int64_t rel = 0, devices = 0;
@@ -82,21 +103,28 @@ static enum nb_err deploy(struct sim_run *r, const char *token, int64_t *dep, st
         if (i == sc->deploy)
             rel = id;
     }
+    if (sc->rollout_spec[0] != '\0')
+        return sim_rollout_start(ro, r, token, rel, r->fleet->release_version[sc->deploy], diag);
     enum nb_err err = sim_mgmt_deploy(r->net, token, rel, sc->group, dep, &devices, diag);
     if (err != NB_OK)
         return err;
-    memcpy(r->target, r->fleet->release_version[sc->deploy], sizeof r->target);
-    r->deploy_at_ms = sim_run_now_ms(r);
+    sim_run_start_plan(r, r->fleet->release_version[sc->deploy]);
     fprintf(stderr, "sim: deployment %lld: %s to %lld devices of group %s\n", (long long)*dep,
             r->target, (long long)devices, sc->group);
     return NB_OK;
 }
 
-static int write_summary(const struct sim_run *r, const struct opts *o, int64_t dep)
+static int write_summary(const struct sim_run *r, const struct opts *o, int64_t dep,
+                         struct sim_rollout *ro)
 {
     bool ok = false;
     json_t *counts = dep > 0 ? sim_mgmt_counts(r->net, r->sc->token, dep) : NULL;
-    json_t *s = sim_report_summary(r, dep, counts, &ok);
+    if (ro->id > 0)
+        sim_rollout_refresh(ro);
+    json_t *s = sim_report_summary(r, dep, counts, ro->last, &ok);
+    if (s != NULL && ro->id > 0)
+        json_object_set_new(json_object_get(s, "timing"), "rollout_stopped_s",
+                            ro->stopped_s >= 0 ? json_real(ro->stopped_s) : json_null());
     json_decref(counts);
     int rc = s == NULL            ? -1
              : o->summary != NULL ? json_dump_file(s, o->summary, JSON_INDENT(2) | JSON_SORT_KEYS)
@@ -112,41 +140,74 @@ static int write_summary(const struct sim_run *r, const struct opts *o, int64_t 
     return ok ? 0 : 1;
 }
 
-static int simulate(struct sim_scenario *sc, const struct opts *o, struct sim_fleet *f,
-                    struct sim_net **net, struct sim_run *r)
+/* The fleet, the network, the run, and the virtual clock shared with the
+ * server; then preauthorisation. */
+static enum nb_err setup(struct sim_scenario *sc, const struct opts *o, struct sim_fleet *f,
+                         struct sim_net **net, struct sim_run *r, struct nb_diag *diag)
 {
-    struct nb_diag diag = {{0}};
-    int64_t dep = 0;
     f->verbose = o->verbose;
-    enum nb_err err = sim_fleet_new(sc, f, &diag);
+    enum nb_err err = sim_fleet_new(sc, f, diag);
     if (err == NB_OK)
         err = sim_net_open(sc->server, sc->connections, net);
     if (err == NB_OK)
         err = sim_run_init(r, f, *net);
-    if (err == NB_OK) {
-        r->quiet = o->quiet;
-        fprintf(stderr, "sim: %u devices provisioned from %s; preauthorising\n", (unsigned)f->n,
-                f->factory_version);
-        err = sim_mgmt_preauthorise(*net, sc->token, f, &diag);
+    if (err == NB_OK && o->clock_file != NULL && !sc->wall_clock &&
+        (err = sim_vclock_open(o->clock_file, &r->vclock, diag)) == NB_OK) {
+        f->clock.unix_base_s = (int64_t)time(NULL);
+        sim_run_set_now(r, f->clock.now_ms);
     }
+    if (err != NB_OK)
+        return err;
+    sim_online_assign(f);
+    r->quiet = o->quiet;
+    fprintf(stderr, "sim: %u devices provisioned from %s; preauthorising\n", (unsigned)f->n,
+            f->factory_version);
+    return sim_mgmt_preauthorise(*net, sc->token, f, diag);
+}
+
+static int simulate(struct sim_scenario *sc, const struct opts *o, struct sim_fleet *f,
+                    struct sim_net **net, struct sim_run *r)
+{
+    static struct sim_rollout ro;
+    struct nb_diag diag = {{0}};
+    int64_t dep = 0;
+    enum nb_err err = setup(sc, o, f, net, r, &diag);
     if (err == NB_OK) {
         sim_run_boot_all(r);
         if (!sim_run_until(r, all_enrolled))
             fprintf(stderr, "sim: not every device enrolled (%u of %u)\n", (unsigned)r->enrolled,
                     (unsigned)f->n);
-        err = deploy(r, sc->token, &dep, &diag);
+        err = deploy(r, sc->token, &dep, &ro, &diag);
     }
     if (err != NB_OK) {
         fprintf(stderr, "nobrick-sim: %s (%s)\n", diag.msg[0] ? diag.msg : nb_strerror(err),
                 nb_errname(err));
+        sim_rollout_fini(&ro);
         return 3;
     }
-    if (!sim_run_until(r, all_settled))
+    if (!sim_run_until(r, plan_done))
         fprintf(stderr, "sim: stopped at a limit with %u of %u devices settled\n",
                 (unsigned)r->settled, (unsigned)f->n);
     if (!o->quiet)
-        sim_report_progress(r);
-    return write_summary(r, o, dep);
+        sim_report_progress(r, true);
+    int rc = write_summary(r, o, dep, &ro);
+    sim_rollout_fini(&ro);
+    return rc;
+}
+
+static void discard(void *ctx, void *owner, const struct nb_agent_response *resp)
+{
+    (void)ctx;
+    (void)owner;
+    (void)resp;
+}
+
+/* Requests still in flight when the run ended (devices that kept polling)
+ * are waited for, so that every transfer is released with the handle. */
+static void drain(struct sim_net *net)
+{
+    while (net != NULL && sim_net_run(net, 100, discard, NULL) > 0) {
+    }
 }
 
 int main(int argc, char **argv)
@@ -168,6 +229,11 @@ int main(int argc, char **argv)
         (void)snprintf(sc.server, sizeof sc.server, "%s", o.server);
     if (o.token != NULL)
         (void)snprintf(sc.token, sizeof sc.token, "%s", o.token);
+    if (sc.rollout_spec[0] != '\0' && !sc.wall_clock && o.clock_file == NULL) {
+        fprintf(stderr, "nobrick-sim: a rollout in virtual time needs --clock-file, the file the "
+                        "server was started with (--clock-file), so its soak times follow\n");
+        return 2;
+    }
     if (strncmp(sc.server, "http://127.0.0.1", 16) != 0 || sc.token[0] == '\0') {
         fprintf(stderr, "nobrick-sim: needs a server on http://127.0.0.1 and an operator token "
                         "(--server, --token or the scenario)\n");
@@ -175,6 +241,8 @@ int main(int argc, char **argv)
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     rc = simulate(&sc, &o, &fleet, &net, &run);
+    drain(net);
+    sim_vclock_close(run.vclock);
     sim_run_fini(&run);
     sim_fleet_free(&fleet);
     sim_net_close(net);

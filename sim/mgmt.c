@@ -120,6 +120,13 @@ enum nb_err sim_mgmt_deploy(struct sim_net *net, const char *token, int64_t rele
     return NB_OK;
 }
 
+json_t *sim_mgmt_json(struct sim_net *net, const char *method, const char *path, const char *token,
+                      const char *body, int want, struct nb_diag *diag)
+{
+    return call_json(net, method, path, token, body, body != NULL ? strlen(body) : 0, NULL, want,
+                     diag);
+}
+
 json_t *sim_mgmt_counts(struct sim_net *net, const char *token, int64_t id)
 {
     char path[64];

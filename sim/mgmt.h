@@ -27,6 +27,12 @@ NB_MUST_CHECK enum nb_err sim_mgmt_deploy(struct sim_net *net, const char *token
                                           int64_t release_id, const char *group, int64_t *id,
                                           int64_t *devices, struct nb_diag *diag);
 
+/* One blocking management call with a JSON body (NULL: none) whose answer
+ * is a JSON object with status want: the object (new reference), or NULL
+ * with diag saying what the server answered. */
+json_t *sim_mgmt_json(struct sim_net *net, const char *method, const char *path, const char *token,
+                      const char *body, int want, struct nb_diag *diag);
+
 /* GET /api/v1/deployments/{id}: its "counts" object (new reference), or
  * NULL when it cannot be read. */
 json_t *sim_mgmt_counts(struct sim_net *net, const char *token, int64_t id);

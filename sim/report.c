@@ -4,6 +4,7 @@
  * flash (flash_mem clones cost a sector table), and a device with nothing
  * bootable is bricked. */
 #include "report.h"
+#include "online.h"
 
 #include <nobrick/alloc.h>
 
@@ -14,7 +15,7 @@
 static const char *const outcome_names[] = {"pending", "updated", "failed", "rolled_back",
                                             "bricked"};
 
-void sim_report_progress(const struct sim_run *r)
+void sim_report_progress(const struct sim_run *r, bool final)
 {
     uint32_t n[5] = {0};
     struct sim_net_stats st;
@@ -23,13 +24,18 @@ void sim_report_progress(const struct sim_run *r)
     sim_net_stats(r->net, &st);
     uint64_t virt_s = (sim_run_now_ms(r) - (r->fleet->clock.wall ? r->start_wall_ms : 0)) / 1000;
     fprintf(stderr,
-            "sim: %lluh%02llum virtual, %llus wall | %u devices, %u enrolled | updated %u, "
-            "failed %u, rolled back %u, bricked %u | in flight %zu | %llu requests, %.1f MB\n",
-            (unsigned long long)(virt_s / 3600), (unsigned long long)(virt_s / 60 % 60),
-            (unsigned long long)(sim_run_wall_ms(r) / 1000), (unsigned)r->fleet->n,
-            (unsigned)r->enrolled, n[SIM_UPDATED], n[SIM_FAILED], n[SIM_ROLLED_BACK],
-            n[SIM_BRICKED], sim_net_in_flight(r->net), (unsigned long long)st.requests,
-            (double)st.bytes_down / 1e6);
+            "%ssim: %lluh%02llum virtual, %llus wall | %u devices, %u enrolled | updated %u, "
+            "failed %u, rolled back %u, bricked %u, reached %u | %s%sin flight %zu | %llu "
+            "requests, %.1f MB%s",
+            r->tty ? "\r" : "", (unsigned long long)(virt_s / 3600),
+            (unsigned long long)(virt_s / 60 % 60), (unsigned long long)(sim_run_wall_ms(r) / 1000),
+            (unsigned)r->fleet->n, (unsigned)r->enrolled, n[SIM_UPDATED], n[SIM_FAILED],
+            n[SIM_ROLLED_BACK], n[SIM_BRICKED], (unsigned)r->reached, r->plan_note,
+            r->plan_note[0] != '\0' ? " | " : "", sim_net_in_flight(r->net),
+            (unsigned long long)st.requests, (double)st.bytes_down / 1e6,
+            !r->tty ? "\n"
+            : final ? "\033[K\n"
+                    : "\033[K");
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -103,8 +109,17 @@ static json_t *versions(const struct sim_run *r, uint32_t counts[5], uint32_t *u
     return v;
 }
 
+/* Devices per kind of online pattern. */
+static json_t *online(const struct sim_run *r)
+{
+    json_t *o = json_pack("{s:i, s:i, s:i}", "always", 0, "intermittent", 0, "offline", 0);
+    for (uint32_t i = 0; i < r->fleet->n; i++)
+        bump(o, sim_online_kind(r->fleet, &r->fleet->dev[i]));
+    return o;
+}
+
 json_t *sim_report_summary(const struct sim_run *r, int64_t deployment_id, json_t *server_counts,
-                           bool *ok)
+                           json_t *rollout, bool *ok)
 {
     uint32_t counts[5] = {0}, unreached = 0;
     struct sim_net_stats st;
@@ -132,7 +147,16 @@ json_t *sim_report_summary(const struct sim_run *r, int64_t deployment_id, json_
         "server_counts", json_incref(server_counts), "memory", memory(r));
     double updated = f->n ? (double)counts[SIM_UPDATED] / f->n : 0;
     *ok = counts[SIM_BRICKED] <= r->sc->expect_bricked_max && updated >= r->sc->expect_updated_min;
-    if (s != NULL)
+    if (s != NULL) {
         json_object_set_new(s, "expectations_met", json_boolean(*ok));
+        json_object_set_new(s, "reached", json_integer(r->reached));
+        json_object_set_new(s, "online", online(r));
+        json_object_set_new(s, "rollout", rollout != NULL ? json_incref(rollout) : json_null());
+        json_t *faults = json_object_get(s, "faults"), *traffic = json_object_get(s, "traffic");
+        json_object_set_new(faults, "boot_crashes", json_integer((json_int_t)f->boot_crashes));
+        json_object_set_new(faults, "boot_hangs", json_integer((json_int_t)f->boot_hangs));
+        json_object_set_new(traffic, "offline_refusals",
+                            json_integer((json_int_t)r->offline_refusals));
+    }
     return s;
 }

@@ -12,12 +12,15 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-void sim_report_progress(const struct sim_run *r);
+/* The progress line: rewritten in place on a terminal (final: ended with
+ * a newline), one line each call otherwise. */
+void sim_report_progress(const struct sim_run *r, bool final);
 
 /* The summary (new reference). server_counts: the deployment's counts as
- * the server has them (borrowed; NULL: not known). Sets *ok when every
+ * the server has them; rollout: the plan's rollout as the server shows it
+ * at the end (both borrowed; NULL: none or not known). Sets *ok when every
  * expectation of the scenario holds. */
 json_t *sim_report_summary(const struct sim_run *r, int64_t deployment_id, json_t *server_counts,
-                           bool *ok);
+                           json_t *rollout, bool *ok);
 
 #endif

@@ -5,6 +5,8 @@
  * A core that stops on a power cut is powered on again: bootloader, then
  * a fresh core, exactly as a device reboots. */
 #include "run.h"
+#include "behaviour.h"
+#include "online.h"
 #include "report.h"
 
 #include <nobrick/alloc.h>
@@ -12,6 +14,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#define CRASH_LOOP_MAX 64 /* boots in a row that never reach the agent: bricked */
+#define PROGRESS_VIRTUAL_MS (6 * 3600 * 1000ull) /* a progress line when not on a tty */
+#define PROGRESS_WALL_MS 30000ull                /* ... or after this long */
 
 static uint64_t mono_ms(void)
 {
@@ -79,8 +86,10 @@ static struct sim_wake heap_pop(struct sim_run *r)
 
 static void settle(struct sim_run *r, struct sim_device *d)
 {
-    if (!d->settled)
+    if (!d->settled) {
         r->settled++;
+        r->settled_reached += d->reached;
+    }
     d->settled = true;
 }
 
@@ -91,6 +100,10 @@ static void on_event(void *ctx, const struct nb_agent_event *ev)
     const struct sim_scenario *sc = r->sc;
     if (ev->kind == NB_AGENT_EV_AVAILABLE) {
         d->last_frame_first = 0;
+        if (!d->reached) {
+            r->reached++;
+            r->settled_reached += d->settled;
+        }
         d->reached = true;
         if (!d->cut_done && sc->power_cut > 0 && sim_device_random(d) < sc->power_cut) {
             d->cut_done = true;
@@ -113,24 +126,10 @@ static void on_event(void *ctx, const struct nb_agent_event *ev)
     }
 }
 
-/* The health checks of the image d booted, as its release declares. */
-static bool healthy(struct sim_run *r, struct sim_device *d)
-{
-    struct nb_bootctl bc;
-    const char *version = "";
-    struct nb_boot_control ctl = nb_bootctl_flash_control(&d->bcf);
-    if (nb_boot_control_load(&ctl, &bc, NULL) == NB_OK)
-        version = bc.slot[d->running].version;
-    const struct sim_release *rel = sim_fleet_release(r->fleet, version);
-    if (rel == NULL)
-        return true;
-    const char *rev = sim_device_revision(r->fleet, d);
-    for (size_t i = 0; i < rel->n_fail_revisions; i++)
-        if (strcmp(rel->fail_revisions[i], rev) == 0)
-            return false;
-    return sim_device_random(d) >= rel->health_fail;
-}
-
+/* A reboot. An image that crashes or hangs at boot never reaches the
+ * agent: the device is down until the next power-on (boot_s later, or
+ * watchdog_s for a hang), and each of those boots uses up a try of a trial
+ * until the bootloader falls back. */
 static void power_cycle(struct sim_run *r, struct sim_device *d)
 {
     sim_device_power_off(d);
@@ -138,11 +137,31 @@ static void power_cycle(struct sim_run *r, struct sim_device *d)
         settle(r, d); /* bricked */
         return;
     }
-    heap_push(r, sim_run_now_ms(r) + (uint64_t)r->sc->boot_s * 1000, d);
+    enum sim_boot_fate fate = sim_behaviour_boot(r->fleet, d);
+    uint64_t delay_s = fate == SIM_BOOT_HANGS ? r->sc->watchdog_s : r->sc->boot_s;
+    d->down = fate != SIM_BOOT_RUNS;
+    d->crash_loop = d->down ? (uint16_t)(d->crash_loop + 1) : 0;
+    if (d->down) {
+        sim_device_power_off(d);
+        r->fleet->boot_crashes += fate == SIM_BOOT_CRASHES;
+        r->fleet->boot_hangs += fate == SIM_BOOT_HANGS;
+    }
+    if (d->crash_loop > CRASH_LOOP_MAX) { /* a committed image that never starts */
+        d->down = false;
+        d->outcome = SIM_BRICKED;
+        settle(r, d);
+        return;
+    }
+    heap_push(r, sim_run_now_ms(r) + delay_s * 1000, d);
 }
 
 static bool submit(struct sim_run *r, struct sim_device *d, const struct nb_agent_request *q)
 {
+    uint64_t plan_ms = r->target[0] != '\0' ? r->deploy_at_ms : UINT64_MAX;
+    if (!sim_online_reachable(r->fleet, d, sim_run_now_ms(r), plan_ms)) {
+        r->offline_refusals++; /* the link is down: the request fails at once */
+        return false;
+    }
     if (q->range && strcmp(nb_agent_state_name(d->agent), "frame") == 0) {
         r->frames++;
         if (d->last_frame_first != 0 && q->range_first <= d->last_frame_first)
@@ -172,7 +191,7 @@ static void drive(struct sim_run *r, struct sim_device *d)
             heap_push(r, act.until_ms, d);
             return;
         } else if (act.what == NB_AGENT_HEALTH) {
-            bool ok = healthy(r, d);
+            bool ok = sim_behaviour_healthy(r->fleet, d);
             r->fleet->health_failures += !ok;
             nb_agent_on_health(d->agent, ok, ok ? NULL : "simulated health check failed");
         } else if (act.what == NB_AGENT_REBOOT) {
@@ -227,6 +246,8 @@ enum nb_err sim_run_init(struct sim_run *r, struct sim_fleet *f, struct sim_net 
     r->heap = nb_calloc(f->n, sizeof *r->heap);
     r->ready = nb_calloc(f->n, sizeof *r->ready);
     r->start_wall_ms = mono_ms();
+    r->tick_at_ms = UINT64_MAX;
+    r->tty = isatty(STDERR_FILENO) == 1;
     f->event = on_event;
     if (f->clock.wall)
         f->clock.now_ms = mono_ms();
@@ -251,14 +272,33 @@ void sim_run_boot_all(struct sim_run *r)
     }
 }
 
+void sim_run_set_now(struct sim_run *r, uint64_t now_ms)
+{
+    struct sim_clock *c = &r->fleet->clock;
+    c->now_ms = now_ms;
+    if (r->vclock != NULL)
+        sim_vclock_set(r->vclock, c->unix_base_s + (int64_t)(now_ms / 1000));
+}
+
+void sim_run_start_plan(struct sim_run *r, const char *version)
+{
+    (void)snprintf(r->target, sizeof r->target, "%s", version);
+    r->deploy_at_ms = sim_run_now_ms(r);
+}
+
 /* Devices whose wake-up has come become ready; in virtual time, with
- * nothing else to do, the clock first jumps to the soonest. */
+ * nothing else to do, the clock first jumps to the soonest, or to the
+ * plan's next tick if that comes first (which then runs). */
 static void wake(struct sim_run *r)
 {
     struct sim_fleet *f = r->fleet;
     if (!f->clock.wall && r->n_ready == 0 && sim_net_in_flight(r->net) == 0 && r->n_heap > 0 &&
-        r->heap[0].at_ms > f->clock.now_ms)
-        f->clock.now_ms = r->heap[0].at_ms;
+        r->heap[0].at_ms > f->clock.now_ms) {
+        uint64_t to = r->heap[0].at_ms;
+        if (r->tick_at_ms < to)
+            to = r->tick_at_ms > f->clock.now_ms ? r->tick_at_ms : f->clock.now_ms;
+        sim_run_set_now(r, to);
+    }
     uint64_t now = sim_run_now_ms(r);
     if (f->clock.wall && r->n_ready == 0 && sim_net_in_flight(r->net) == 0 && r->n_heap > 0 &&
         r->heap[0].at_ms > now) {
@@ -269,12 +309,30 @@ static void wake(struct sim_run *r)
     }
     while (r->n_heap > 0 && r->heap[0].at_ms <= now)
         ready_push(r, &f->dev[heap_pop(r).dev]);
+    if (r->on_tick != NULL && now >= r->tick_at_ms)
+        r->on_tick(r->tick_ctx, r);
 }
 
 static bool limits_reached(const struct sim_run *r)
 {
     uint64_t virt = sim_run_now_ms(r) - (r->fleet->clock.wall ? r->start_wall_ms : 0);
     return virt / 1000 >= r->sc->max_virtual_s || sim_run_wall_ms(r) / 1000 >= r->sc->max_wall_s;
+}
+
+/* On a terminal, the line is rewritten every second; else a line every
+ * PROGRESS_VIRTUAL_MS of virtual time, or PROGRESS_WALL_MS of real time
+ * when virtual time hardly moves (a busy fleet, or wall mode). */
+static void progress(struct sim_run *r)
+{
+    uint64_t wall = sim_run_wall_ms(r), virt = sim_run_now_ms(r);
+    bool due = r->tty ? wall >= r->last_progress_ms + 1000
+                      : wall >= r->last_progress_ms + PROGRESS_WALL_MS ||
+                            (!r->fleet->clock.wall && virt >= r->next_progress_virtual_ms);
+    if (r->quiet || !due)
+        return;
+    r->last_progress_ms = wall;
+    r->next_progress_virtual_ms = (virt / PROGRESS_VIRTUAL_MS + 1) * PROGRESS_VIRTUAL_MS;
+    sim_report_progress(r, false);
 }
 
 bool sim_run_until(struct sim_run *r, bool (*until)(const struct sim_run *r))
@@ -287,13 +345,12 @@ bool sim_run_until(struct sim_run *r, bool (*until)(const struct sim_run *r))
             struct sim_device *d = ready_pop(r);
             if (d->agent != NULL)
                 drive(r, d);
+            else if (d->down)
+                power_cycle(r, d);
         }
         (void)sim_net_run(r->net, sim_net_in_flight(r->net) > 0 ? 50 : 0, on_done, r);
         wake(r);
-        if (!r->quiet && sim_run_wall_ms(r) >= r->last_progress_ms + 1000) {
-            r->last_progress_ms = sim_run_wall_ms(r);
-            sim_report_progress(r);
-        }
+        progress(r);
     }
     return true;
 }

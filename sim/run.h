@@ -10,6 +10,7 @@
 
 #include "fleet.h"
 #include "net.h"
+#include "vclock.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,13 +32,24 @@ struct sim_run {
     /* the deployment being followed */
     char target[NB_BOOTCTL_VERSION_MAX + 1]; /* "" before the plan starts */
     uint64_t deploy_at_ms;
+    /* the server's clock (NULL: it keeps real time) and the plan's ticks:
+     * virtual time stops at tick_at_ms, where on_tick runs (and moves it) */
+    struct sim_vclock *vclock;
+    uint64_t tick_at_ms; /* UINT64_MAX: none */
+    void (*on_tick)(void *ctx, struct sim_run *r);
+    void *tick_ctx;
+    char plan_note[64]; /* for the progress line, e.g. "rollout running, wave 2" */
     /* counters */
-    uint32_t enrolled; /* devices with at least one check-in answered */
-    uint32_t settled;  /* devices whose outcome the server has seen (or bricked, stopped) */
-    uint32_t stopped;  /* cores that ended (DONE without a power cut) */
+    uint32_t enrolled;        /* devices with at least one check-in answered */
+    uint32_t settled;         /* devices whose outcome the server has seen (or bricked, stopped) */
+    uint32_t stopped;         /* cores that ended (DONE without a power cut) */
+    uint32_t reached;         /* devices told of the update */
+    uint32_t settled_reached; /* ... and settled */
     uint64_t frames, frames_refetched, dropped, cuts_armed;
+    uint64_t offline_refusals; /* requests an unreachable device could not make */
     bool quiet;
-    uint64_t last_progress_ms;
+    bool tty; /* stderr is a terminal: one line, rewritten */
+    uint64_t last_progress_ms, next_progress_virtual_ms;
 };
 
 NB_MUST_CHECK enum nb_err sim_run_init(struct sim_run *r, struct sim_fleet *f, struct sim_net *net);
@@ -45,6 +57,13 @@ void sim_run_fini(struct sim_run *r);
 
 /* Powers every device on (bootloader, then its core). */
 void sim_run_boot_all(struct sim_run *r);
+
+/* Starts the plan now: devices' updates to version are followed, and the
+ * online patterns apply from here. */
+void sim_run_start_plan(struct sim_run *r, const char *version);
+
+/* Moves virtual time to now_ms, and the server's clock with it. */
+void sim_run_set_now(struct sim_run *r, uint64_t now_ms);
 
 /* Runs until until(r) is true (checked between events) or the scenario's
  * virtual or wall-clock limit. true when until(r) held. */

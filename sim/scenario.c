@@ -78,22 +78,57 @@ static enum nb_err load_classes(struct sim_scenario *s, const json_t *a, struct 
     return NB_OK;
 }
 
+/* fleet.online: [{"share", "online_p"} | {"share", "offline_from_s"?, "offline_for_s"}]. */
+static enum nb_err load_online(struct sim_scenario *s, const json_t *a, struct nb_diag *diag)
+{
+    json_error_t e;
+    double total = 0;
+    if (a == NULL)
+        return NB_OK;
+    if (!json_is_array(a) || json_array_size(a) > SIM_MAX_ONLINE)
+        return bad(diag, "fleet.online: up to 4 patterns", NULL);
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        struct sim_online *p = &s->online[s->n_online++];
+        json_int_t from = 0, len = 0;
+        p->online_p = -1;
+        if (json_unpack_ex(json_array_get(a, i), &e, 0, "{s:F, s?F, s?I, s?I !}", "share",
+                           &p->share, "online_p", &p->online_p, "offline_from_s", &from,
+                           "offline_for_s", &len) != 0)
+            return bad(diag, "fleet.online", &e);
+        total += p->share;
+        bool intermittent = p->online_p >= 0;
+        if (p->share <= 0 || total > 1.000001 || intermittent == (len > 0) ||
+            (intermittent && (p->online_p > 1 || from != 0)) || from < 0 || len < 0 ||
+            from > 365 * 86400 || len > 365 * 86400)
+            return bad(diag,
+                       "fleet.online: each pattern a share (in all at most 1) and either "
+                       "online_p (0..1) or offline_for_s (> 0) with offline_from_s",
+                       NULL);
+        p->online_p = intermittent ? p->online_p : 0;
+        p->offline_from_s = (uint64_t)from;
+        p->offline_for_s = (uint64_t)len;
+    }
+    return NB_OK;
+}
+
 static enum nb_err load_fleet(struct sim_scenario *s, const json_t *o, struct nb_diag *diag)
 {
     json_error_t e;
     json_int_t count = 0, slot = 1 << 20, meta = 0, es = 4096, ws = 16, poll = 900, jitter = 180,
-               skew = 0, boot = 30;
+               skew = 0, boot = 30, watchdog = 60;
     const char *group = "sim";
-    json_t *classes = NULL;
+    json_t *classes = NULL, *online = NULL;
     if (json_unpack_ex((json_t *)o, &e, 0,
-                       "{s:I, s?s, s:o, s?I, s?I, s?I, s?I, s?I, s?I, s?I, s?I !}", "count", &count,
-                       "group", &group, "hw_classes", &classes, "slot_size", &slot, "meta_size",
-                       &meta, "erase_size", &es, "write_size", &ws, "poll_interval_s", &poll,
-                       "poll_jitter_s", &jitter, "clock_offset_max_s", &skew, "boot_s", &boot) != 0)
+                       "{s:I, s?s, s:o, s?I, s?I, s?I, s?I, s?I, s?I, s?I, s?I, s?I, s?o !}",
+                       "count", &count, "group", &group, "hw_classes", &classes, "slot_size", &slot,
+                       "meta_size", &meta, "erase_size", &es, "write_size", &ws, "poll_interval_s",
+                       &poll, "poll_jitter_s", &jitter, "clock_offset_max_s", &skew, "boot_s",
+                       &boot, "watchdog_s", &watchdog, "online", &online) != 0)
         return bad(diag, "fleet", &e);
     if (count < 1 || count > 10000000 || slot < 4096 || meta < 0 || meta > (1 << 24) || es < 512 ||
         es > (1 << 20) || ws < 1 || ws > es || poll < 1 || poll > 7 * 86400 || jitter < 0 ||
-        jitter > 86400 || skew < 0 || skew > 86400 * 365 || boot < 0 || boot > 3600)
+        jitter > 86400 || skew < 0 || skew > 86400 * 365 || boot < 0 || boot > 3600 ||
+        watchdog < 1 || watchdog > 3600)
         return bad(diag, "fleet: a number out of range (docs/simulator.md)", NULL);
     if (!copy_str(s->group, sizeof s->group, group))
         return bad(diag, "fleet.group", NULL);
@@ -106,7 +141,9 @@ static enum nb_err load_fleet(struct sim_scenario *s, const json_t *o, struct nb
     s->poll_jitter_s = (uint32_t)jitter;
     s->clock_offset_max_s = (uint32_t)skew;
     s->boot_s = (uint32_t)boot;
-    return load_classes(s, classes, diag);
+    s->watchdog_s = (uint32_t)watchdog;
+    enum nb_err err = load_online(s, online, diag);
+    return err == NB_OK ? load_classes(s, classes, diag) : err;
 }
 
 static enum nb_err load_faults(struct sim_scenario *s, const json_t *o, struct nb_diag *diag)
@@ -129,6 +166,12 @@ static enum nb_err load_faults(struct sim_scenario *s, const json_t *o, struct n
     return NB_OK;
 }
 
+static bool misbehaviour(struct sim_misbehaviour *m, const json_t *revisions)
+{
+    return m->p >= 0 && m->p <= 1 &&
+           names(revisions, m->revisions, SIM_MAX_REVISIONS, &m->n_revisions);
+}
+
 static enum nb_err load_releases(struct sim_scenario *s, const json_t *a, struct nb_diag *diag)
 {
     json_error_t e;
@@ -137,15 +180,58 @@ static enum nb_err load_releases(struct sim_scenario *s, const json_t *a, struct
     for (size_t i = 0; i < json_array_size(a); i++) {
         struct sim_release *r = &s->releases[s->n_releases++];
         const char *bundle = NULL;
-        json_t *revs = NULL;
-        if (json_unpack_ex(json_array_get(a, i), &e, 0, "{s:s, s?F, s?o !}", "bundle", &bundle,
-                           "health_fail", &r->health_fail, "health_fail_revisions", &revs) != 0)
+        json_t *health = NULL, *crash = NULL, *hang = NULL;
+        if (json_unpack_ex(json_array_get(a, i), &e, 0, "{s:s, s?F, s?o, s?F, s?o, s?F, s?o !}",
+                           "bundle", &bundle, "health_fail", &r->health.p, "health_fail_revisions",
+                           &health, "boot_crash", &r->crash.p, "boot_crash_revisions", &crash,
+                           "boot_hang", &r->hang.p, "boot_hang_revisions", &hang) != 0)
             return bad(diag, "releases", &e);
-        if (!resolve(s, r->bundle, sizeof r->bundle, bundle) || r->health_fail < 0 ||
-            r->health_fail > 1 ||
-            !names(revs, r->fail_revisions, SIM_MAX_REVISIONS, &r->n_fail_revisions))
-            return bad(diag, "releases: bundle, health_fail (0..1) or health_fail_revisions", NULL);
+        if (!resolve(s, r->bundle, sizeof r->bundle, bundle))
+            return bad(diag, "releases: bundle", NULL);
+        if (!misbehaviour(&r->health, health) || !misbehaviour(&r->crash, crash) ||
+            !misbehaviour(&r->hang, hang))
+            return bad(diag,
+                       "releases: health_fail, boot_crash, boot_hang (0..1) or their "
+                       "_revisions (up to 8 names)",
+                       NULL);
     }
+    return NB_OK;
+}
+
+/* The plan: plan.deploy, and plan.rollout (kept as text: the simulator
+ * adds release_id and the canary) with plan.canary_count, plan.tick_s. */
+static enum nb_err load_plan(struct sim_scenario *s, const json_t *plan, struct nb_diag *diag)
+{
+    json_error_t e;
+    json_t *ro = NULL;
+    json_int_t deploy = 0, canary = 0, tick_s = 600;
+    s->tick_s = 600;
+    if (plan == NULL)
+        return NB_OK;
+    if (json_unpack_ex((json_t *)plan, &e, 0, "{s?I, s?o, s?I, s?I !}", "deploy", &deploy,
+                       "rollout", &ro, "canary_count", &canary, "tick_s", &tick_s) != 0)
+        return bad(diag, "plan", &e);
+    if (deploy < 0 || (size_t)deploy >= s->n_releases)
+        return bad(diag, "plan.deploy: an index in releases", NULL);
+    s->deploy = (size_t)deploy;
+    if (ro == NULL)
+        return json_object_size(plan) > (size_t)(json_object_get(plan, "deploy") != NULL)
+                   ? bad(diag, "plan: canary_count and tick_s need plan.rollout", NULL)
+                   : NB_OK;
+    if (!json_is_object(ro) || json_object_get(ro, "release_id") != NULL ||
+        json_object_get(ro, "canary") != NULL || json_object_get(ro, "dry_run") != NULL)
+        return bad(diag,
+                   "plan.rollout: an object, the body of POST /api/v1/rollouts without "
+                   "release_id, canary and dry_run (the simulator sets them)",
+                   NULL);
+    if (canary < 0 || canary > 64 || tick_s < 1 || tick_s > 86400)
+        return bad(diag, "plan: canary_count 0..64, tick_s 1..86400", NULL);
+    size_t n = json_dumpb(ro, s->rollout_spec, sizeof s->rollout_spec - 1, JSON_COMPACT);
+    if (n == 0 || n >= sizeof s->rollout_spec - 1)
+        return bad(diag, "plan.rollout: longer than 8 KiB", NULL);
+    s->rollout_spec[n] = '\0';
+    s->canary_count = (uint32_t)canary;
+    s->tick_s = (uint32_t)tick_s;
     return NB_OK;
 }
 
@@ -153,21 +239,21 @@ static enum nb_err load_run(struct sim_scenario *s, const json_t *plan, const js
                             const json_t *expect, struct nb_diag *diag)
 {
     json_error_t e;
-    json_int_t deploy = 0, max_v = 7 * 86400, max_w = 600, conns = 32, bricked = 0;
+    json_int_t max_v = 7 * 86400, max_w = 600, conns = 32, bricked = 0;
     const char *mode = "virtual";
     s->expect_updated_min = 0;
-    if ((plan != NULL && json_unpack_ex((json_t *)plan, &e, 0, "{s?I !}", "deploy", &deploy)) ||
-        (run != NULL &&
+    if (load_plan(s, plan, diag) != NB_OK)
+        return NB_EPARSE;
+    if ((run != NULL &&
          json_unpack_ex((json_t *)run, &e, 0, "{s?s, s?I, s?I, s?I !}", "mode", &mode,
                         "max_virtual_s", &max_v, "max_wall_s", &max_w, "connections", &conns)) ||
         (expect != NULL && json_unpack_ex((json_t *)expect, &e, 0, "{s?I, s?F !}", "bricked_max",
                                           &bricked, "updated_min", &s->expect_updated_min)))
-        return bad(diag, "plan, run or expect", &e);
-    if (deploy < 0 || (size_t)deploy >= s->n_releases || max_v < 1 || max_w < 1 || conns < 1 ||
-        conns > 65536 || bricked < 0 || s->expect_updated_min < 0 || s->expect_updated_min > 1 ||
+        return bad(diag, "run or expect", &e);
+    if (max_v < 1 || max_w < 1 || conns < 1 || conns > 65536 || bricked < 0 ||
+        s->expect_updated_min < 0 || s->expect_updated_min > 1 ||
         (strcmp(mode, "virtual") != 0 && strcmp(mode, "wall") != 0))
-        return bad(diag, "plan.deploy, run (mode virtual|wall) or expect out of range", NULL);
-    s->deploy = (size_t)deploy;
+        return bad(diag, "run (mode virtual|wall) or expect out of range", NULL);
     s->wall_clock = strcmp(mode, "wall") == 0;
     s->max_virtual_s = (uint64_t)max_v;
     s->max_wall_s = (uint32_t)max_w;

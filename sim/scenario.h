@@ -18,6 +18,8 @@
 #define SIM_MAX_CLASSES 8
 #define SIM_MAX_REVISIONS 8
 #define SIM_MAX_RELEASES 4
+#define SIM_MAX_ONLINE 4          /* online patterns of a fleet */
+#define SIM_ROLLOUT_SPEC_MAX 8192 /* the plan's rollout spec, as JSON text */
 
 struct sim_hw_class {
     char name[SIM_NAME_MAX + 1];
@@ -26,12 +28,30 @@ struct sim_hw_class {
     uint32_t weight;    /* share of the fleet, relative to the others */
 };
 
-/* How a release's image behaves once booted. */
+/* Something an image does on some devices: on every boot of the listed
+ * hardware revisions, else with probability p per boot (or health check). */
+struct sim_misbehaviour {
+    double p;
+    char revisions[SIM_MAX_REVISIONS][SIM_NAME_MAX + 1];
+    size_t n_revisions;
+};
+
+/* How a release's image behaves once booted (sim/behaviour.c). */
 struct sim_release {
-    char bundle[SIM_PATH_MAX + 1]; /* resolved against the scenario's directory */
-    double health_fail;            /* probability its health check fails */
-    char fail_revisions[SIM_MAX_REVISIONS][SIM_NAME_MAX + 1]; /* always fails on these */
-    size_t n_fail_revisions;
+    char bundle[SIM_PATH_MAX + 1];  /* resolved against the scenario's directory */
+    struct sim_misbehaviour health; /* its health check fails */
+    struct sim_misbehaviour crash;  /* it crashes at boot: the agent never runs */
+    struct sim_misbehaviour hang;   /* it hangs at boot until the watchdog resets it */
+};
+
+/* When a share of the fleet can reach the server (sim/online.c), from the
+ * plan's start: with probability online_p per poll interval (intermittent),
+ * or never from offline_from_s for offline_for_s virtual seconds. */
+struct sim_online {
+    double share;
+    double online_p;         /* intermittent; 0 with an offline period */
+    uint64_t offline_from_s; /* offline period, from the plan's start */
+    uint64_t offline_for_s;  /* 0: intermittent */
 };
 
 struct sim_scenario {
@@ -51,6 +71,9 @@ struct sim_scenario {
     uint32_t poll_interval_s, poll_jitter_s;
     uint32_t clock_offset_max_s; /* each device's wall clock is off by up to this */
     uint32_t boot_s;             /* virtual seconds a reboot takes */
+    uint32_t watchdog_s;         /* virtual seconds a hung image runs before the reset */
+    struct sim_online online[SIM_MAX_ONLINE]; /* the rest of the fleet: always online */
+    size_t n_online;
     /* faults */
     double power_cut;     /* probability a device's power is cut during an install */
     uint32_t cut_window;  /* the cut hits one of the first cut_window flash operations */
@@ -60,6 +83,12 @@ struct sim_scenario {
     struct sim_release releases[SIM_MAX_RELEASES];
     size_t n_releases;
     size_t deploy; /* index of the release the plan deploys */
+    /* a rollout in place of a group deployment: the POST /api/v1/rollouts
+     * body without release_id (text; "" : none), the first canary_count
+     * devices as its canary list, an engine tick every tick_s virtual s */
+    char rollout_spec[SIM_ROLLOUT_SPEC_MAX];
+    uint32_t canary_count;
+    uint32_t tick_s;
     /* run */
     bool wall_clock;        /* false: virtual time */
     uint64_t max_virtual_s; /* give up after this much simulated time */
