@@ -10,6 +10,9 @@
 #     proxy) and one notified but idle (install_policy = ask): the first
 #     finishes and boots the new release while paused, the second gets no
 #     instruction while paused; after resume it updates too.
+#  a2. abort with one device mid-download and one notified but idle: the
+#     first finishes its attempt and boots the new release, the second is
+#     cancelled and never instructed again.
 #  b. a download cut (the network goes away): the lease times the device
 #     out, the engine offers it again after the back-off (not before), and
 #     it ends updated, counted as a success of attempt 2.
@@ -133,6 +136,41 @@ settle p2
 [ "$(installed p2)" = 1.2.0 ] && ok || bad "p2 after resume: $(installed p2): $out"
 wait_for "pause rollout completed" 100 ro_is "$ro_pause" \
     '.state == "completed" and .waves[1].succeeded == 2 and .waves[1].failed == 0'
+
+# --- a2. abort with a device mid-download and one notified but idle ------------------
+start_proxy
+add_device x1 "$purl" v1.nbb 262144 xgrp
+add_device x2 "$base" v1.nbb 262144 xgrp "install_policy = ask"
+create abort 1 --group xgrp
+ro_abort=$ro
+run_agent x2
+[ "$rc" -eq 0 ] && member_is "$ro_abort" x2 .state notified && ok ||
+    bad "x2 not notified: rc $rc: $(member "$ro_abort" x2 .state)"
+proxy_upstream "hold 2 100"
+"$agent_bin" -c x1/agent.conf run --once >x1.out 2>&1 &
+agent_pid=$!
+wait_for "x1 downloading" 200 member_is "$ro_abort" x1 .state downloading
+cli rollout abort "$ro_abort"
+[ "$out" = "rollout $ro_abort is aborted" ] && ok || bad "abort: $out"
+# x2 is cancelled: never instructed again, even with a policy that would install.
+sed -i 's/^install_policy = ask$/install_policy = auto/' x2/agent.conf
+run_agent x2
+[ "$rc" -eq 0 ] && ! grep -q "install 1.2.0" <<<"$out" && ok || bad "x2 instructed after abort: $out"
+member_is "$ro_abort" x2 .state cancelled && [ "$(installed x2)" = 1.0.0 ] && ok ||
+    bad "x2 after abort: $(member "$ro_abort" x2 .state) $(installed x2)"
+# x1 finishes its attempt: the whole image verified, booted, never unbootable.
+touch "$work/proxy/release"
+x1_rc=0
+wait "$agent_pid" || x1_rc=$?
+agent_pid=
+[ "$x1_rc" -eq 5 ] && ok || bad "x1 run: exit $x1_rc: $(tail -n 5 x1.out)"
+"$boot_bin" -c x1/agent.conf >/dev/null
+finish_update x1 "x1 after the abort"
+power_on x1 "x1 (aborted rollout)" 1.2.0
+[ "$(installed x1)" = 1.2.0 ] && member_is "$ro_abort" x1 .state succeeded && ok ||
+    bad "x1: $(installed x1) $(member "$ro_abort" x1 .state)"
+settle x2
+[ "$(installed x2)" = 1.0.0 ] && ok || bad "x2 later: $(installed x2)"
 
 # --- b. a cut download: timed out by the lease, retried after the back-off -------------
 start_proxy
