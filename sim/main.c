@@ -112,6 +112,15 @@ static int write_summary(const struct sim_run *r, const struct opts *o, int64_t 
     return ok ? 0 : 1;
 }
 
+/* plan.deploy -1: the fleet only polls until a limit (a load run). */
+static int poll_only(struct sim_run *r, const struct opts *o)
+{
+    (void)sim_run_until(r, all_settled);
+    if (!o->quiet)
+        sim_report_progress(r);
+    return write_summary(r, o, 0);
+}
+
 static int simulate(struct sim_scenario *sc, const struct opts *o, struct sim_fleet *f,
                     struct sim_net **net, struct sim_run *r)
 {
@@ -128,6 +137,10 @@ static int simulate(struct sim_scenario *sc, const struct opts *o, struct sim_fl
         fprintf(stderr, "sim: %u devices provisioned from %s; preauthorising\n", (unsigned)f->n,
                 f->factory_version);
         err = sim_mgmt_preauthorise(*net, sc->token, f, &diag);
+    }
+    if (err == NB_OK && sc->no_deploy) {
+        sim_run_boot_all(r);
+        return poll_only(r, o);
     }
     if (err == NB_OK) {
         sim_run_boot_all(r);

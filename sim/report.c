@@ -8,6 +8,7 @@
 #include <nobrick/alloc.h>
 
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,6 +104,40 @@ static json_t *versions(const struct sim_run *r, uint32_t counts[5], uint32_t *u
     return v;
 }
 
+static double ms(uint64_t us)
+{
+    return (double)us / 1000.0;
+}
+
+/* Check-ins (answered, refused with 429/503, failed in transport), their
+ * rate over the run's wall time and latency; the network faults that
+ * happened; the process's peak RSS. */
+static void add_load(const struct sim_run *r, json_t *s)
+{
+    struct sim_net_stats st;
+    struct rusage ru;
+    const struct sim_latency *l = sim_net_latency(r->net);
+    double wall_s = (double)sim_run_wall_ms(r) / 1000.0;
+    sim_net_stats(r->net, &st);
+    json_object_set_new(
+        s, "checkins",
+        json_pack("{s:I, s:I, s:I, s:f}", "ok", (json_int_t)r->checkins_ok, "refused",
+                  (json_int_t)r->checkins_refused, "failed", (json_int_t)r->checkins_failed,
+                  "per_s", wall_s > 0 ? (double)r->checkins_ok / wall_s : 0.0));
+    json_object_set_new(s, "latency",
+                        json_pack("{s:I, s:f, s:f, s:f, s:f}", "count", (json_int_t)l->count,
+                                  "p50_ms", ms(sim_latency_percentile(l, 50)), "p99_ms",
+                                  ms(sim_latency_percentile(l, 99)), "max_ms", ms(l->max_us),
+                                  "mean_ms", l->count ? ms(l->sum_us / l->count) : 0.0));
+    json_t *faults = json_object_get(s, "faults");
+    json_object_set_new(faults, "answers_truncated", json_integer((json_int_t)st.truncated));
+    json_object_set_new(faults, "frames_corrupted", json_integer((json_int_t)st.corrupted));
+    json_t *mem = json_object_get(s, "memory");
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        json_object_set_new(mem, "peak_rss_bytes", json_integer((json_int_t)ru.ru_maxrss * 1024));
+    json_object_set_new(mem, "curl_handles_peak", json_integer((json_int_t)st.peak_handles));
+}
+
 json_t *sim_report_summary(const struct sim_run *r, int64_t deployment_id, json_t *server_counts,
                            bool *ok)
 {
@@ -132,7 +167,9 @@ json_t *sim_report_summary(const struct sim_run *r, int64_t deployment_id, json_
         "server_counts", json_incref(server_counts), "memory", memory(r));
     double updated = f->n ? (double)counts[SIM_UPDATED] / f->n : 0;
     *ok = counts[SIM_BRICKED] <= r->sc->expect_bricked_max && updated >= r->sc->expect_updated_min;
-    if (s != NULL)
+    if (s != NULL) {
+        add_load(r, s);
         json_object_set_new(s, "expectations_met", json_boolean(*ok));
+    }
     return s;
 }

@@ -5,6 +5,7 @@
  * A core that stops on a power cut is powered on again: bootloader, then
  * a fresh core, exactly as a device reboots. */
 #include "run.h"
+#include "faults.h"
 #include "report.h"
 
 #include <nobrick/alloc.h>
@@ -143,14 +144,17 @@ static void power_cycle(struct sim_run *r, struct sim_device *d)
 
 static bool submit(struct sim_run *r, struct sim_device *d, const struct nb_agent_request *q)
 {
-    if (q->range && strcmp(nb_agent_state_name(d->agent), "frame") == 0) {
+    struct sim_net_opts opts;
+    bool frame = q->range && strcmp(nb_agent_state_name(d->agent), "frame") == 0;
+    if (frame) {
         r->frames++;
         if (d->last_frame_first != 0 && q->range_first <= d->last_frame_first)
             r->frames_refetched++;
         d->last_frame_first = q->range_first;
     }
     d->checkin_pending = strcmp(nb_agent_state_name(d->agent), "check-in") == 0;
-    if (sim_net_submit(r->net, q, d) != NB_OK)
+    sim_faults_request(r->sc, d, q, frame, d->checkin_pending, &opts);
+    if (sim_net_submit_with(r->net, q, d, &opts) != NB_OK)
         return false;
     d->in_flight = true;
     return true;
@@ -206,14 +210,28 @@ static void on_done(void *ctx, void *owner, const struct nb_agent_response *resp
         r->dropped++;
         resp = &lost;
     }
+    if (d->checkin_pending) {
+        r->checkins_refused += resp->err == NB_OK && (resp->status == 429 || resp->status == 503);
+        r->checkins_failed += resp->err != NB_OK;
+    }
     if (d->checkin_pending && resp->err == NB_OK && resp->status == 200) {
+        r->checkins_ok++;
         if (d->checkins++ == 0)
             r->enrolled++;
         if (d->outcome != SIM_PENDING && d->checkins > d->outcome_checkins)
             settle(r, d);
     }
+    uint64_t slow_ms = sim_faults_delay_ms(r->sc, d, resp->err == NB_OK ? resp->body_len : 0);
     nb_agent_on_response(d->agent, resp);
-    ready_push(r, d);
+    /* What the answer wrote (a frame's sector) joins the shared store now,
+     * not at the next reboot: a fleet downloading one release at once
+     * holds its sectors once, not once per device. */
+    if (nb_flash_mem_share(d->mem) != NB_OK && r->fleet->verbose)
+        fprintf(stderr, "dev %u: sharing its flash: out of memory\n", (unsigned)d->index);
+    if (slow_ms > 0)
+        heap_push(r, sim_run_now_ms(r) + slow_ms, d);
+    else
+        ready_push(r, d);
 }
 
 /* ---- the loop --------------------------------------------------------- */
@@ -239,15 +257,20 @@ void sim_run_fini(struct sim_run *r)
     nb_free(r->ready);
 }
 
+/* With run.ramp_s the devices power on spread evenly over it (a load run
+ * starts from a fleet whose check-ins are already spread out). */
 void sim_run_boot_all(struct sim_run *r)
 {
+    uint64_t now = sim_run_now_ms(r), ramp_ms = (uint64_t)r->sc->ramp_s * 1000;
     for (uint32_t i = 0; i < r->fleet->n; i++) {
         struct sim_device *d = &r->fleet->dev[i];
         d->driver = r;
-        if (sim_device_power_on(r->fleet, d))
-            ready_push(r, d);
-        else
+        if (!sim_device_power_on(r->fleet, d))
             settle(r, d);
+        else if (ramp_ms > 0)
+            heap_push(r, now + ramp_ms * i / r->fleet->n, d);
+        else
+            ready_push(r, d);
     }
 }
 

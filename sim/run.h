@@ -36,6 +36,7 @@ struct sim_run {
     uint32_t settled;  /* devices whose outcome the server has seen (or bricked, stopped) */
     uint32_t stopped;  /* cores that ended (DONE without a power cut) */
     uint64_t frames, frames_refetched, dropped, cuts_armed;
+    uint64_t checkins_ok, checkins_refused, checkins_failed; /* 200; 429 or 503; transport */
     bool quiet;
     uint64_t last_progress_ms;
 };

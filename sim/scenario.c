@@ -112,20 +112,31 @@ static enum nb_err load_fleet(struct sim_scenario *s, const json_t *o, struct nb
 static enum nb_err load_faults(struct sim_scenario *s, const json_t *o, struct nb_diag *diag)
 {
     json_error_t e;
-    json_int_t window = 100;
+    json_int_t window = 100, bps = 16384;
     int tear = 1;
     s->tear = true;
+    s->slow_link_bps = (uint64_t)bps;
     if (o == NULL)
         return NB_OK;
-    if (json_unpack_ex((json_t *)o, &e, 0, "{s?F, s?I, s?b, s?F !}", "power_cut_during_install",
-                       &s->power_cut, "cut_window_ops", &window, "tear", &tear, "drop_response",
-                       &s->drop_response) != 0)
+    if (json_unpack_ex((json_t *)o, &e, 0, "{s?F, s?I, s?b, s?F, s?F, s?F, s?F, s?I !}",
+                       "power_cut_during_install", &s->power_cut, "cut_window_ops", &window,
+                       "tear", &tear, "drop_response", &s->drop_response, "truncate",
+                       &s->truncate, "corrupt", &s->corrupt, "slow_link", &s->slow_link,
+                       "slow_link_bps", &bps) != 0)
         return bad(diag, "faults", &e);
     if (s->power_cut < 0 || s->power_cut > 1 || s->drop_response < 0 || s->drop_response > 0.5 ||
         window < 1 || window > 1000000)
         return bad(diag, "faults: probabilities in 0..1 (drop_response 0..0.5), window >= 1", NULL);
+    /* past 0.5 a frame fails its retries too often for an update to finish */
+    if (s->truncate < 0 || s->truncate > 0.5 || s->corrupt < 0 || s->corrupt > 0.5 ||
+        s->slow_link < 0 || s->slow_link > 1 || bps < 1024 || bps > (1LL << 40))
+        return bad(diag,
+                   "faults: truncate and corrupt in 0..0.5, slow_link in 0..1, "
+                   "slow_link_bps >= 1024",
+                   NULL);
     s->cut_window = (uint32_t)window;
     s->tear = tear != 0;
+    s->slow_link_bps = (uint64_t)bps;
     return NB_OK;
 }
 
@@ -153,18 +164,21 @@ static enum nb_err load_run(struct sim_scenario *s, const json_t *plan, const js
                             const json_t *expect, struct nb_diag *diag)
 {
     json_error_t e;
-    json_int_t deploy = 0, max_v = 7 * 86400, max_w = 600, conns = 32, bricked = 0;
+    json_int_t deploy = 0, max_v = 7 * 86400, max_w = 600, conns = 32, bricked = 0, ramp = 0;
     const char *mode = "virtual";
     s->expect_updated_min = 0;
     if ((plan != NULL && json_unpack_ex((json_t *)plan, &e, 0, "{s?I !}", "deploy", &deploy)) ||
         (run != NULL &&
-         json_unpack_ex((json_t *)run, &e, 0, "{s?s, s?I, s?I, s?I !}", "mode", &mode,
-                        "max_virtual_s", &max_v, "max_wall_s", &max_w, "connections", &conns)) ||
+         json_unpack_ex((json_t *)run, &e, 0, "{s?s, s?I, s?I, s?I, s?I !}", "mode", &mode,
+                        "max_virtual_s", &max_v, "max_wall_s", &max_w, "connections", &conns,
+                        "ramp_s", &ramp)) ||
         (expect != NULL && json_unpack_ex((json_t *)expect, &e, 0, "{s?I, s?F !}", "bricked_max",
                                           &bricked, "updated_min", &s->expect_updated_min)))
         return bad(diag, "plan, run or expect", &e);
+    s->no_deploy = deploy == -1;
+    deploy = s->no_deploy ? 0 : deploy;
     if (deploy < 0 || (size_t)deploy >= s->n_releases || max_v < 1 || max_w < 1 || conns < 1 ||
-        conns > 65536 || bricked < 0 || s->expect_updated_min < 0 || s->expect_updated_min > 1 ||
+        conns > 65536 || ramp < 0 || ramp > 86400 || bricked < 0 || s->expect_updated_min < 0 || s->expect_updated_min > 1 ||
         (strcmp(mode, "virtual") != 0 && strcmp(mode, "wall") != 0))
         return bad(diag, "plan.deploy, run (mode virtual|wall) or expect out of range", NULL);
     s->deploy = (size_t)deploy;
@@ -172,6 +186,7 @@ static enum nb_err load_run(struct sim_scenario *s, const json_t *plan, const js
     s->max_virtual_s = (uint64_t)max_v;
     s->max_wall_s = (uint32_t)max_w;
     s->connections = (uint32_t)conns;
+    s->ramp_s = (uint32_t)ramp;
     s->expect_bricked_max = (uint32_t)bricked;
     return NB_OK;
 }

@@ -56,15 +56,21 @@ struct sim_scenario {
     uint32_t cut_window;  /* the cut hits one of the first cut_window flash operations */
     bool tear;            /* the cut operation is torn */
     double drop_response; /* probability a response is lost (the connection dropped) */
+    double truncate;        /* probability a download answer is cut mid-body (faults.h) */
+    double corrupt;         /* probability a frame answer has a byte flipped */
+    double slow_link;       /* share of the fleet on slow links */
+    uint64_t slow_link_bps; /* their receive speed, bytes per second */
     /* releases and the plan */
     struct sim_release releases[SIM_MAX_RELEASES];
     size_t n_releases;
     size_t deploy; /* index of the release the plan deploys */
+    bool no_deploy; /* plan.deploy -1: nothing deployed, the fleet polls (load runs) */
     /* run */
     bool wall_clock;        /* false: virtual time */
     uint64_t max_virtual_s; /* give up after this much simulated time */
     uint32_t max_wall_s;    /* ... or this much real time */
     uint32_t connections;   /* concurrent HTTP connections */
+    uint32_t ramp_s;        /* devices power on spread over this many seconds */
     /* expect */
     uint32_t expect_bricked_max;
     double expect_updated_min; /* fraction of the fleet */
