@@ -7,8 +7,8 @@
 
 #include <stdint.h>
 
-#define SIM_LATENCY_FINE 1000u    /* 10 us buckets: 0 .. 10 ms */
-#define SIM_LATENCY_COARSE 9990u  /* 1 ms buckets: 10 ms .. 10 s */
+#define SIM_LATENCY_FINE 1000u   /* 10 us buckets: 0 .. 10 ms */
+#define SIM_LATENCY_COARSE 9990u /* 1 ms buckets: 10 ms .. 10 s */
 #define SIM_LATENCY_BUCKETS (SIM_LATENCY_FINE + SIM_LATENCY_COARSE + 1)
 
 struct sim_latency {

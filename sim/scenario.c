@@ -119,10 +119,10 @@ static enum nb_err load_faults(struct sim_scenario *s, const json_t *o, struct n
     if (o == NULL)
         return NB_OK;
     if (json_unpack_ex((json_t *)o, &e, 0, "{s?F, s?I, s?b, s?F, s?F, s?F, s?F, s?I !}",
-                       "power_cut_during_install", &s->power_cut, "cut_window_ops", &window,
-                       "tear", &tear, "drop_response", &s->drop_response, "truncate",
-                       &s->truncate, "corrupt", &s->corrupt, "slow_link", &s->slow_link,
-                       "slow_link_bps", &bps) != 0)
+                       "power_cut_during_install", &s->power_cut, "cut_window_ops", &window, "tear",
+                       &tear, "drop_response", &s->drop_response, "truncate", &s->truncate,
+                       "corrupt", &s->corrupt, "slow_link", &s->slow_link, "slow_link_bps",
+                       &bps) != 0)
         return bad(diag, "faults", &e);
     if (s->power_cut < 0 || s->power_cut > 1 || s->drop_response < 0 || s->drop_response > 0.5 ||
         window < 1 || window > 1000000)
@@ -168,18 +168,17 @@ static enum nb_err load_run(struct sim_scenario *s, const json_t *plan, const js
     const char *mode = "virtual";
     s->expect_updated_min = 0;
     if ((plan != NULL && json_unpack_ex((json_t *)plan, &e, 0, "{s?I !}", "deploy", &deploy)) ||
-        (run != NULL &&
-         json_unpack_ex((json_t *)run, &e, 0, "{s?s, s?I, s?I, s?I, s?I !}", "mode", &mode,
-                        "max_virtual_s", &max_v, "max_wall_s", &max_w, "connections", &conns,
-                        "ramp_s", &ramp)) ||
+        (run != NULL && json_unpack_ex((json_t *)run, &e, 0, "{s?s, s?I, s?I, s?I, s?I !}", "mode",
+                                       &mode, "max_virtual_s", &max_v, "max_wall_s", &max_w,
+                                       "connections", &conns, "ramp_s", &ramp)) ||
         (expect != NULL && json_unpack_ex((json_t *)expect, &e, 0, "{s?I, s?F !}", "bricked_max",
                                           &bricked, "updated_min", &s->expect_updated_min)))
         return bad(diag, "plan, run or expect", &e);
     s->no_deploy = deploy == -1;
     deploy = s->no_deploy ? 0 : deploy;
     if (deploy < 0 || (size_t)deploy >= s->n_releases || max_v < 1 || max_w < 1 || conns < 1 ||
-        conns > 65536 || ramp < 0 || ramp > 86400 || bricked < 0 || s->expect_updated_min < 0 || s->expect_updated_min > 1 ||
-        (strcmp(mode, "virtual") != 0 && strcmp(mode, "wall") != 0))
+        conns > 65536 || ramp < 0 || ramp > 86400 || bricked < 0 || s->expect_updated_min < 0 ||
+        s->expect_updated_min > 1 || (strcmp(mode, "virtual") != 0 && strcmp(mode, "wall") != 0))
         return bad(diag, "plan.deploy, run (mode virtual|wall) or expect out of range", NULL);
     s->deploy = (size_t)deploy;
     s->wall_clock = strcmp(mode, "wall") == 0;

@@ -52,10 +52,10 @@ struct sim_scenario {
     uint32_t clock_offset_max_s; /* each device's wall clock is off by up to this */
     uint32_t boot_s;             /* virtual seconds a reboot takes */
     /* faults */
-    double power_cut;     /* probability a device's power is cut during an install */
-    uint32_t cut_window;  /* the cut hits one of the first cut_window flash operations */
-    bool tear;            /* the cut operation is torn */
-    double drop_response; /* probability a response is lost (the connection dropped) */
+    double power_cut;       /* probability a device's power is cut during an install */
+    uint32_t cut_window;    /* the cut hits one of the first cut_window flash operations */
+    bool tear;              /* the cut operation is torn */
+    double drop_response;   /* probability a response is lost (the connection dropped) */
     double truncate;        /* probability a download answer is cut mid-body (faults.h) */
     double corrupt;         /* probability a frame answer has a byte flipped */
     double slow_link;       /* share of the fleet on slow links */
@@ -63,7 +63,7 @@ struct sim_scenario {
     /* releases and the plan */
     struct sim_release releases[SIM_MAX_RELEASES];
     size_t n_releases;
-    size_t deploy; /* index of the release the plan deploys */
+    size_t deploy;  /* index of the release the plan deploys */
     bool no_deploy; /* plan.deploy -1: nothing deployed, the fleet polls (load runs) */
     /* run */
     bool wall_clock;        /* false: virtual time */
