@@ -149,3 +149,15 @@ mkbundle() {
         --hw-class thermo --key rel.key --frame-size "${6:-16384}" --out "$1" >"$1.out"
     img_sha[$2]=$(sha256sum <"$1.img" | cut -c1-64)
 }
+
+# run_sim SCENARIO: nobrick-sim against the server with the admin token
+# (admin_token); it must exit 0 and write its summary (summary.json, also
+# in $body for expect_jq; its stderr in sim.log). Ends the test without one.
+run_sim() {
+    local rc=0
+    "$bin/nobrick-sim" "$1" --server "$base" --token "$adm" --summary summary.json --quiet \
+        2>sim.log || rc=$?
+    [ "$rc" -eq 0 ] && ok || { bad "nobrick-sim exit $rc"; tail -n 20 sim.log >&2; }
+    [ -s summary.json ] || { bad "no summary"; finish; exit 1; }
+    body=$(cat summary.json)
+}

@@ -9,7 +9,6 @@
 # server agrees; at most `connections` curl handles existed. A scenario
 # whose fault probability is out of range is refused, naming the field.
 . "$(dirname "$0")/server_lib.sh"
-sim_bin="$bin/nobrick-sim"
 . "${NB_SRC:?NB_SRC must name the source directory}/sim/scenarios/chunks.sh"
 make_fleet
 chunk_image factory.img 1048576 factory
@@ -22,12 +21,7 @@ admin_token
 n=300
 jq --argjson n $n '.fleet.count = $n | .run.max_wall_s = 300 | .run.connections = 32' \
     "$NB_SRC/sim/scenarios/power-and-chunks.json" >scenario.json
-rc=0
-"$sim_bin" scenario.json --server "$base" --token "$adm" --summary summary.json --quiet \
-    2>sim.log || rc=$?
-[ "$rc" -eq 0 ] && ok || { bad "nobrick-sim exit $rc"; tail -n 20 sim.log >&2; }
-[ -s summary.json ] || { bad "no summary"; finish; }
-body=$(cat summary.json)
+run_sim scenario.json
 expect_jq ".devices == $n and .bricked == 0 and .states.bricked == 0" "no device bricked"
 expect_jq "(.versions[\"1.0.0\"] // 0) + (.versions[\"1.1.0\"] // 0) == $n" "old or new version only"
 expect_jq "(.versions[\"1.1.0\"] // 0) >= ($n * 99 / 100) and .updated >= ($n * 99 / 100)" \
@@ -50,7 +44,7 @@ expect_jq '.checkins.ok >= 2 * 300 and .latency.count >= .checkins.ok and .laten
 # Bad input: a fault probability out of range is refused with the field named.
 jq '.faults.corrupt = 0.9' scenario.json >bad.json
 rc=0
-"$sim_bin" bad.json --server "$base" --token "$adm" --quiet 2>bad.log >/dev/null || rc=$?
+"$bin/nobrick-sim" bad.json --server "$base" --token "$adm" --quiet 2>bad.log >/dev/null || rc=$?
 [ "$rc" -eq 2 ] && grep -q "faults: truncate and corrupt in 0..0.5" bad.log && ok ||
     bad "out-of-range corrupt: exit $rc, $(cat bad.log)"
 finish
