@@ -10,6 +10,8 @@
 #include "run.h"
 #include "scenario.h"
 
+#include <nobrick/alloc.h>
+
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,11 +70,42 @@ static bool all_settled(const struct sim_run *r)
     return r->settled >= r->fleet->n;
 }
 
+/* The deployments of the plan: one per group of the fleet. */
+struct deps {
+    int64_t *id;
+    uint32_t n;
+};
+
+/* Deploys release rel to each group of the fleet (fleet.group_size: the
+ * server assigns at most 1000 devices a group deployment). */
+static enum nb_err deploy_groups(struct sim_run *r, const char *token, int64_t rel,
+                                 struct deps *deps, struct nb_diag *diag)
+{
+    uint32_t groups = sim_fleet_groups(r->fleet);
+    int64_t devices = 0, total = 0;
+    char group[SIM_NAME_MAX + 1];
+    if ((deps->id = nb_calloc(groups, sizeof *deps->id)) == NULL)
+        return nb_diag_set(diag, NB_ENOMEM, "deploying: out of memory");
+    for (deps->n = 0; deps->n < groups; deps->n++, total += devices) {
+        sim_fleet_group_name(r->fleet, deps->n, group);
+        enum nb_err err =
+            sim_mgmt_deploy(r->net, token, rel, group, &deps->id[deps->n], &devices, diag);
+        if (err != NB_OK)
+            return err;
+    }
+    fprintf(stderr, "sim: deployment %lld%s: %s to %lld devices of %u group(s) %s%s\n",
+            (long long)deps->id[0], groups > 1 ? " and on" : "",
+            r->fleet->release_version[r->sc->deploy], (long long)total, (unsigned)groups,
+            r->sc->group, groups > 1 ? "-N" : "");
+    return NB_OK;
+}
+
 /* Upload the plan's release, deploy it to the group. */
-static enum nb_err deploy(struct sim_run *r, const char *token, int64_t *dep, struct nb_diag *diag)
+static enum nb_err deploy(struct sim_run *r, const char *token, struct deps *deps,
+                          struct nb_diag *diag)
 {
     const struct sim_scenario *sc = r->sc;
-    int64_t rel = 0, devices = 0;
+    int64_t rel = 0;
     for (size_t i = 0; i < sc->n_releases; i++) {
         int64_t id = 0;
         enum nb_err err = sim_mgmt_upload(r->net, token, sc->releases[i].bundle, &id,
@@ -82,21 +115,22 @@ static enum nb_err deploy(struct sim_run *r, const char *token, int64_t *dep, st
         if (i == sc->deploy)
             rel = id;
     }
-    enum nb_err err = sim_mgmt_deploy(r->net, token, rel, sc->group, dep, &devices, diag);
+    enum nb_err err = deploy_groups(r, token, rel, deps, diag);
     if (err != NB_OK)
         return err;
     memcpy(r->target, r->fleet->release_version[sc->deploy], sizeof r->target);
     r->deploy_at_ms = sim_run_now_ms(r);
-    fprintf(stderr, "sim: deployment %lld: %s to %lld devices of group %s\n", (long long)*dep,
-            r->target, (long long)devices, sc->group);
     return NB_OK;
 }
 
-static int write_summary(const struct sim_run *r, const struct opts *o, int64_t dep)
+static int write_summary(const struct sim_run *r, const struct opts *o, const struct deps *deps)
 {
     bool ok = false;
-    json_t *counts = dep > 0 ? sim_mgmt_counts(r->net, r->sc->token, dep) : NULL;
-    json_t *s = sim_report_summary(r, dep, counts, &ok);
+    json_t *counts =
+        deps->n > 0 ? sim_mgmt_counts_sum(r->net, r->sc->token, deps->id, deps->n) : NULL;
+    json_t *s = sim_report_summary(r, deps->n > 0 ? deps->id[0] : 0, counts, &ok);
+    if (s != NULL)
+        json_object_set_new(s, "deployments", json_integer((json_int_t)deps->n));
     json_decref(counts);
     int rc = s == NULL            ? -1
              : o->summary != NULL ? json_dump_file(s, o->summary, JSON_INDENT(2) | JSON_SORT_KEYS)
@@ -115,17 +149,17 @@ static int write_summary(const struct sim_run *r, const struct opts *o, int64_t 
 /* plan.deploy -1: the fleet only polls until a limit (a load run). */
 static int poll_only(struct sim_run *r, const struct opts *o)
 {
+    struct deps none = {NULL, 0};
     (void)sim_run_until(r, all_settled);
     if (!o->quiet)
         sim_report_progress(r);
-    return write_summary(r, o, 0);
+    return write_summary(r, o, &none);
 }
 
-static int simulate(struct sim_scenario *sc, const struct opts *o, struct sim_fleet *f,
-                    struct sim_net **net, struct sim_run *r)
+static int run_scenario(struct sim_scenario *sc, const struct opts *o, struct sim_fleet *f,
+                        struct sim_net **net, struct sim_run *r, struct deps *deps)
 {
     struct nb_diag diag = {{0}};
-    int64_t dep = 0;
     f->verbose = o->verbose;
     enum nb_err err = sim_fleet_new(sc, f, &diag);
     if (err == NB_OK)
@@ -147,7 +181,7 @@ static int simulate(struct sim_scenario *sc, const struct opts *o, struct sim_fl
         if (!sim_run_until(r, all_enrolled))
             fprintf(stderr, "sim: not every device enrolled (%u of %u)\n", (unsigned)r->enrolled,
                     (unsigned)f->n);
-        err = deploy(r, sc->token, &dep, &diag);
+        err = deploy(r, sc->token, deps, &diag);
     }
     if (err != NB_OK) {
         fprintf(stderr, "nobrick-sim: %s (%s)\n", diag.msg[0] ? diag.msg : nb_strerror(err),
@@ -159,7 +193,16 @@ static int simulate(struct sim_scenario *sc, const struct opts *o, struct sim_fl
                 (unsigned)r->settled, (unsigned)f->n);
     if (!o->quiet)
         sim_report_progress(r);
-    return write_summary(r, o, dep);
+    return write_summary(r, o, deps);
+}
+
+static int simulate(struct sim_scenario *sc, const struct opts *o, struct sim_fleet *f,
+                    struct sim_net **net, struct sim_run *r)
+{
+    struct deps deps = {NULL, 0};
+    int rc = run_scenario(sc, o, f, net, r, &deps);
+    nb_free(deps.id);
+    return rc;
 }
 
 int main(int argc, char **argv)

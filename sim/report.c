@@ -117,13 +117,13 @@ static void add_load(const struct sim_run *r, json_t *s)
     struct sim_net_stats st;
     struct rusage ru;
     const struct sim_latency *l = sim_net_latency(r->net);
-    double wall_s = (double)sim_run_wall_ms(r) / 1000.0;
+    double window_s = (double)(sim_run_wall_ms(r) - r->boot_wall_ms) / 1000.0;
     sim_net_stats(r->net, &st);
     json_object_set_new(s, "checkins",
-                        json_pack("{s:I, s:I, s:I, s:f}", "ok", (json_int_t)r->checkins_ok,
+                        json_pack("{s:I, s:I, s:I, s:f, s:f}", "ok", (json_int_t)r->checkins_ok,
                                   "refused", (json_int_t)r->checkins_refused, "failed",
-                                  (json_int_t)r->checkins_failed, "per_s",
-                                  wall_s > 0 ? (double)r->checkins_ok / wall_s : 0.0));
+                                  (json_int_t)r->checkins_failed, "window_s", window_s, "per_s",
+                                  window_s > 0 ? (double)r->checkins_ok / window_s : 0.0));
     json_object_set_new(s, "latency",
                         json_pack("{s:I, s:f, s:f, s:f, s:f}", "count", (json_int_t)l->count,
                                   "p50_ms", ms(sim_latency_percentile(l, 50)), "p99_ms",

@@ -262,6 +262,7 @@ void sim_run_fini(struct sim_run *r)
 void sim_run_boot_all(struct sim_run *r)
 {
     uint64_t now = sim_run_now_ms(r), ramp_ms = (uint64_t)r->sc->ramp_s * 1000;
+    r->boot_wall_ms = sim_run_wall_ms(r);
     for (uint32_t i = 0; i < r->fleet->n; i++) {
         struct sim_device *d = &r->fleet->dev[i];
         d->driver = r;
@@ -297,7 +298,10 @@ static void wake(struct sim_run *r)
 static bool limits_reached(const struct sim_run *r)
 {
     uint64_t virt = sim_run_now_ms(r) - (r->fleet->clock.wall ? r->start_wall_ms : 0);
-    return virt / 1000 >= r->sc->max_virtual_s || sim_run_wall_ms(r) / 1000 >= r->sc->max_wall_s;
+    /* the wall limit counts from the power-on: setup (provisioning,
+     * preauthorisation) is not the run */
+    return virt / 1000 >= r->sc->max_virtual_s ||
+           (sim_run_wall_ms(r) - r->boot_wall_ms) / 1000 >= r->sc->max_wall_s;
 }
 
 bool sim_run_until(struct sim_run *r, bool (*until)(const struct sim_run *r))

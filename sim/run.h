@@ -28,6 +28,7 @@ struct sim_run {
     uint32_t *ready; /* ring of devices to step now */
     size_t ready_head, n_ready;
     uint64_t start_wall_ms;
+    uint64_t boot_wall_ms; /* wall ms (since the start) when the fleet powered on */
     /* the deployment being followed */
     char target[NB_BOOTCTL_VERSION_MAX + 1]; /* "" before the plan starts */
     uint64_t deploy_at_ms;

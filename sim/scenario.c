@@ -82,14 +82,15 @@ static enum nb_err load_fleet(struct sim_scenario *s, const json_t *o, struct nb
 {
     json_error_t e;
     json_int_t count = 0, slot = 1 << 20, meta = 0, es = 4096, ws = 16, poll = 900, jitter = 180,
-               skew = 0, boot = 30;
+               skew = 0, boot = 30, group_size = 0;
     const char *group = "sim";
     json_t *classes = NULL;
     if (json_unpack_ex((json_t *)o, &e, 0,
-                       "{s:I, s?s, s:o, s?I, s?I, s?I, s?I, s?I, s?I, s?I, s?I !}", "count", &count,
-                       "group", &group, "hw_classes", &classes, "slot_size", &slot, "meta_size",
-                       &meta, "erase_size", &es, "write_size", &ws, "poll_interval_s", &poll,
-                       "poll_jitter_s", &jitter, "clock_offset_max_s", &skew, "boot_s", &boot) != 0)
+                       "{s:I, s?s, s:o, s?I, s?I, s?I, s?I, s?I, s?I, s?I, s?I, s?I !}", "count",
+                       &count, "group", &group, "hw_classes", &classes, "slot_size", &slot,
+                       "meta_size", &meta, "erase_size", &es, "write_size", &ws, "poll_interval_s",
+                       &poll, "poll_jitter_s", &jitter, "clock_offset_max_s", &skew, "boot_s",
+                       &boot, "group_size", &group_size) != 0)
         return bad(diag, "fleet", &e);
     if (count < 1 || count > 10000000 || slot < 4096 || meta < 0 || meta > (1 << 24) || es < 512 ||
         es > (1 << 20) || ws < 1 || ws > es || poll < 1 || poll > 7 * 86400 || jitter < 0 ||
@@ -97,6 +98,11 @@ static enum nb_err load_fleet(struct sim_scenario *s, const json_t *o, struct nb
         return bad(diag, "fleet: a number out of range (docs/simulator.md)", NULL);
     if (!copy_str(s->group, sizeof s->group, group))
         return bad(diag, "fleet.group", NULL);
+    /* the server's group deployments assign at most 1000 devices (docs/api.md) */
+    if (group_size < 0 || group_size > 1000 || (group_size > 0 && strlen(group) > 52))
+        return bad(diag, "fleet.group_size: 0..1000, with a group name of at most 52 characters",
+                   NULL);
+    s->group_size = (uint32_t)group_size;
     s->count = (uint32_t)count;
     s->slot_size = (uint64_t)slot;
     s->meta_size = (uint32_t)meta;

@@ -44,6 +44,7 @@ struct sim_scenario {
     /* fleet */
     uint32_t count;
     char group[SIM_NAME_MAX + 1];
+    uint32_t group_size; /* devices per server group, "<group>-<n>" (0: one group) */
     struct sim_hw_class classes[SIM_MAX_CLASSES];
     size_t n_classes;
     uint64_t slot_size;

@@ -19,7 +19,9 @@ start_server --poll-interval 900 --poll-jitter 180
 admin_token
 
 n=300
-jq --argjson n $n '.fleet.count = $n | .run.max_wall_s = 300 | .run.connections = 32' \
+# groups of 100: three deployments (a group deployment assigns 1000 at most)
+jq --argjson n $n '.fleet.count = $n | .fleet.group_size = 100 | .run.max_wall_s = 300 |
+    .run.connections = 32' \
     "$NB_SRC/sim/scenarios/power-and-chunks.json" >scenario.json
 run_sim scenario.json
 expect_jq ".devices == $n and .bricked == 0 and .states.bricked == 0" "no device bricked"
@@ -35,7 +37,8 @@ expect_jq '.faults.frames_corrupted > 0' "frames corrupted"
 expect_jq '.traffic.frames_refetched >= .faults.frames_corrupted' \
     "every corrupted frame refused by its hash and fetched again"
 expect_jq '.faults.power_cuts > 0 and .faults.power_cuts <= .faults.power_cuts_armed' "power cuts hit"
-expect_jq '.server_counts.succeeded == .updated' "server: succeeded == updated"
+expect_jq '.deployments == 3 and .server_counts.succeeded == .updated' \
+    "three group deployments; server: succeeded == updated"
 expect_jq '.memory.curl_handles_peak > 0 and .memory.curl_handles_peak <= 32' \
     "easy handles only for transfers in flight (at most connections)"
 expect_jq '.checkins.ok >= 2 * 300 and .latency.count >= .checkins.ok and .latency.p99_ms > 0' \
