@@ -257,20 +257,26 @@ void sim_run_fini(struct sim_run *r)
     nb_free(r->ready);
 }
 
-/* With run.ramp_s the devices power on spread evenly over it (a load run
- * starts from a fleet whose check-ins are already spread out). */
+/* Every device boots (its bootloader policy, then its core); then, with
+ * run.ramp_s, their cores start spread evenly over that many seconds from
+ * now (a load run starts from a fleet whose check-ins are already spread
+ * out), else at once. The run's wall limit counts from here: booting
+ * 100,000 devices takes minutes. */
 void sim_run_boot_all(struct sim_run *r)
 {
-    uint64_t now = sim_run_now_ms(r), ramp_ms = (uint64_t)r->sc->ramp_s * 1000;
-    r->boot_wall_ms = sim_run_wall_ms(r);
     for (uint32_t i = 0; i < r->fleet->n; i++) {
         struct sim_device *d = &r->fleet->dev[i];
         d->driver = r;
         if (!sim_device_power_on(r->fleet, d))
             settle(r, d);
-        else if (ramp_ms > 0)
+    }
+    uint64_t now = sim_run_now_ms(r), ramp_ms = (uint64_t)r->sc->ramp_s * 1000;
+    r->boot_wall_ms = sim_run_wall_ms(r);
+    for (uint32_t i = 0; i < r->fleet->n; i++) {
+        struct sim_device *d = &r->fleet->dev[i];
+        if (d->agent != NULL && ramp_ms > 0)
             heap_push(r, now + ramp_ms * i / r->fleet->n, d);
-        else
+        else if (d->agent != NULL)
             ready_push(r, d);
     }
 }
