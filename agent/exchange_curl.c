@@ -9,15 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Collects the body, refusing to grow past the request's cap: the whole
- * transfer then fails (SECURITY.md 20, 21). */
-static size_t on_body(char *data, size_t size, size_t n, void *arg)
+bool agent_exchange_append(struct agent_exchange *x, const void *data, size_t len)
 {
-    struct agent_exchange *x = arg;
-    size_t len = size * n;
     if (len > x->max - x->len) {
         x->over = true;
-        return 0;
+        return false;
     }
     if (x->len + len > x->cap) {
         size_t cap = x->cap == 0 ? 4096 : x->cap;
@@ -26,13 +22,21 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
         cap = cap > x->max ? x->max : cap;
         uint8_t *p = nb_realloc(x->buf, cap);
         if (p == NULL)
-            return 0;
+            return false;
         x->buf = p;
         x->cap = cap;
     }
     memcpy(x->buf + x->len, data, len);
     x->len += len;
-    return len;
+    return true;
+}
+
+/* Collects the body, refusing to grow past the request's cap: the whole
+ * transfer then fails (SECURITY.md 20, 21). */
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+    size_t len = size * n;
+    return agent_exchange_append(arg, data, len) ? len : 0;
 }
 
 /* Retry-After in seconds (the HTTP-date form is not used by nobrick-server

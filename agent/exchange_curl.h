@@ -35,6 +35,11 @@ void agent_exchange_prepare(struct agent_exchange *x, CURL *c, const char *base,
  * cap, NB_ETIMEOUT, NB_EIO), and frees the request's headers. */
 void agent_exchange_finish(struct agent_exchange *x, CURL *c, CURLcode rc,
                            struct nb_agent_response *r);
+/* Appends len bytes of the answer (what the write callback set by prepare
+ * does; a driver that replaces the callback calls it): false past the
+ * request's cap (x->over set, the transfer must then fail) or out of
+ * memory. */
+bool agent_exchange_append(struct agent_exchange *x, const void *data, size_t len);
 /* Frees the buffer and any headers; x may be reused after. */
 void agent_exchange_free(struct agent_exchange *x);
 

@@ -105,6 +105,26 @@ const char *sim_device_revision(const struct sim_fleet *f, const struct sim_devi
     return f->sc->classes[d->hw].revisions[d->rev];
 }
 
+void sim_fleet_group_name(const struct sim_fleet *f, uint32_t n, char out[SIM_NAME_MAX + 1])
+{
+    if (f->sc->group_size == 0)
+        (void)snprintf(out, SIM_NAME_MAX + 1, "%s", f->sc->group);
+    else
+        (void)snprintf(out, SIM_NAME_MAX + 1, "%.52s-%u", f->sc->group, (unsigned)n);
+}
+
+void sim_device_group(const struct sim_fleet *f, const struct sim_device *d,
+                      char out[SIM_NAME_MAX + 1])
+{
+    sim_fleet_group_name(f, f->sc->group_size ? d->index / f->sc->group_size : 0, out);
+}
+
+uint32_t sim_fleet_groups(const struct sim_fleet *f)
+{
+    uint32_t g = f->sc->group_size;
+    return g == 0 ? 1 : (f->n + g - 1) / g;
+}
+
 const struct sim_release *sim_fleet_release(const struct sim_fleet *f, const char *version)
 {
     for (size_t i = 0; i < f->sc->n_releases; i++)

@@ -119,6 +119,14 @@ NB_MUST_CHECK enum nb_err sim_device_probe(struct sim_fleet *f, struct sim_devic
  * (the factory image and unknown ones: healthy). */
 const struct sim_release *sim_fleet_release(const struct sim_fleet *f, const char *version);
 
+/* The server group of d: the scenario's group, or "<group>-<n>" with
+ * fleet.group_size (device i in group i / group_size); and how many groups
+ * the fleet spans. */
+void sim_device_group(const struct sim_fleet *f, const struct sim_device *d,
+                      char out[SIM_NAME_MAX + 1]);
+void sim_fleet_group_name(const struct sim_fleet *f, uint32_t n, char out[SIM_NAME_MAX + 1]);
+uint32_t sim_fleet_groups(const struct sim_fleet *f);
+
 /* The device's hardware class and revision names. */
 const char *sim_device_class(const struct sim_fleet *f, const struct sim_device *d);
 const char *sim_device_revision(const struct sim_fleet *f, const struct sim_device *d);

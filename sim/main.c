@@ -12,6 +12,8 @@
 #include "run.h"
 #include "scenario.h"
 
+#include <nobrick/alloc.h>
+
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
@@ -87,13 +89,43 @@ static bool plan_done(const struct sim_run *r)
     return sim_rollout_completed(ro) ? all_settled(r) : r->settled_reached >= r->reached;
 }
 
-/* Upload the plan's releases; deploy one to the group, or start the
- * scenario's rollout of it. */
-static enum nb_err deploy(struct sim_run *r, const char *token, int64_t *dep,
+/* The deployments of the plan: one per group of the fleet. */
+struct deps {
+    int64_t *id;
+    uint32_t n;
+};
+
+/* Deploys release rel to each group of the fleet (fleet.group_size: the
+ * server assigns at most 1000 devices a group deployment). */
+static enum nb_err deploy_groups(struct sim_run *r, const char *token, int64_t rel,
+                                 struct deps *deps, struct nb_diag *diag)
+{
+    uint32_t groups = sim_fleet_groups(r->fleet);
+    int64_t devices = 0, total = 0;
+    char group[SIM_NAME_MAX + 1];
+    if ((deps->id = nb_calloc(groups, sizeof *deps->id)) == NULL)
+        return nb_diag_set(diag, NB_ENOMEM, "deploying: out of memory");
+    for (deps->n = 0; deps->n < groups; deps->n++, total += devices) {
+        sim_fleet_group_name(r->fleet, deps->n, group);
+        enum nb_err err =
+            sim_mgmt_deploy(r->net, token, rel, group, &deps->id[deps->n], &devices, diag);
+        if (err != NB_OK)
+            return err;
+    }
+    fprintf(stderr, "sim: deployment %lld%s: %s to %lld devices of %u group(s) %s%s\n",
+            (long long)deps->id[0], groups > 1 ? " and on" : "",
+            r->fleet->release_version[r->sc->deploy], (long long)total, (unsigned)groups,
+            r->sc->group, groups > 1 ? "-N" : "");
+    return NB_OK;
+}
+
+/* Upload the plan's releases; deploy one to the fleet's groups, or start
+ * the scenario's rollout of it. */
+static enum nb_err deploy(struct sim_run *r, const char *token, struct deps *deps,
                           struct sim_rollout *ro, struct nb_diag *diag)
 {
     const struct sim_scenario *sc = r->sc;
-    int64_t rel = 0, devices = 0;
+    int64_t rel = 0;
     for (size_t i = 0; i < sc->n_releases; i++) {
         int64_t id = 0;
         enum nb_err err = sim_mgmt_upload(r->net, token, sc->releases[i].bundle, &id,
@@ -105,23 +137,23 @@ static enum nb_err deploy(struct sim_run *r, const char *token, int64_t *dep,
     }
     if (sc->rollout_spec[0] != '\0')
         return sim_rollout_start(ro, r, token, rel, r->fleet->release_version[sc->deploy], diag);
-    enum nb_err err = sim_mgmt_deploy(r->net, token, rel, sc->group, dep, &devices, diag);
-    if (err != NB_OK)
-        return err;
-    sim_run_start_plan(r, r->fleet->release_version[sc->deploy]);
-    fprintf(stderr, "sim: deployment %lld: %s to %lld devices of group %s\n", (long long)*dep,
-            r->target, (long long)devices, sc->group);
-    return NB_OK;
+    enum nb_err err = deploy_groups(r, token, rel, deps, diag);
+    if (err == NB_OK)
+        sim_run_start_plan(r, r->fleet->release_version[sc->deploy]);
+    return err;
 }
 
-static int write_summary(const struct sim_run *r, const struct opts *o, int64_t dep,
+static int write_summary(const struct sim_run *r, const struct opts *o, const struct deps *deps,
                          struct sim_rollout *ro)
 {
     bool ok = false;
-    json_t *counts = dep > 0 ? sim_mgmt_counts(r->net, r->sc->token, dep) : NULL;
+    json_t *counts =
+        deps->n > 0 ? sim_mgmt_counts_sum(r->net, r->sc->token, deps->id, deps->n) : NULL;
     if (ro->id > 0)
         sim_rollout_refresh(ro);
-    json_t *s = sim_report_summary(r, dep, counts, ro->last, &ok);
+    json_t *s = sim_report_summary(r, deps->n > 0 ? deps->id[0] : 0, counts, ro->last, &ok);
+    if (s != NULL)
+        json_object_set_new(s, "deployments", json_integer((json_int_t)deps->n));
     if (s != NULL && ro->id > 0)
         json_object_set_new(json_object_get(s, "timing"), "rollout_stopped_s",
                             ro->stopped_s >= 0 ? json_real(ro->stopped_s) : json_null());
@@ -165,24 +197,35 @@ static enum nb_err setup(struct sim_scenario *sc, const struct opts *o, struct s
     return sim_mgmt_preauthorise(*net, sc->token, f, diag);
 }
 
-static int simulate(struct sim_scenario *sc, const struct opts *o, struct sim_fleet *f,
-                    struct sim_net **net, struct sim_run *r)
+/* plan.deploy -1: the fleet only polls until a limit (a load run). */
+static int poll_only(struct sim_run *r, const struct opts *o, struct sim_rollout *ro)
 {
-    static struct sim_rollout ro;
+    struct deps none = {NULL, 0};
+    sim_run_boot_all(r);
+    (void)sim_run_until(r, all_settled);
+    if (!o->quiet)
+        sim_report_progress(r, true);
+    return write_summary(r, o, &none, ro);
+}
+
+static int run_scenario(struct sim_scenario *sc, const struct opts *o, struct sim_fleet *f,
+                        struct sim_net **net, struct sim_run *r, struct deps *deps,
+                        struct sim_rollout *ro)
+{
     struct nb_diag diag = {{0}};
-    int64_t dep = 0;
     enum nb_err err = setup(sc, o, f, net, r, &diag);
+    if (err == NB_OK && sc->no_deploy)
+        return poll_only(r, o, ro);
     if (err == NB_OK) {
         sim_run_boot_all(r);
         if (!sim_run_until(r, all_enrolled))
             fprintf(stderr, "sim: not every device enrolled (%u of %u)\n", (unsigned)r->enrolled,
                     (unsigned)f->n);
-        err = deploy(r, sc->token, &dep, &ro, &diag);
+        err = deploy(r, sc->token, deps, ro, &diag);
     }
     if (err != NB_OK) {
         fprintf(stderr, "nobrick-sim: %s (%s)\n", diag.msg[0] ? diag.msg : nb_strerror(err),
                 nb_errname(err));
-        sim_rollout_fini(&ro);
         return 3;
     }
     if (!sim_run_until(r, plan_done))
@@ -190,7 +233,16 @@ static int simulate(struct sim_scenario *sc, const struct opts *o, struct sim_fl
                 (unsigned)r->settled, (unsigned)f->n);
     if (!o->quiet)
         sim_report_progress(r, true);
-    int rc = write_summary(r, o, dep, &ro);
+    return write_summary(r, o, deps, ro);
+}
+
+static int simulate(struct sim_scenario *sc, const struct opts *o, struct sim_fleet *f,
+                    struct sim_net **net, struct sim_run *r)
+{
+    static struct sim_rollout ro;
+    struct deps deps = {NULL, 0};
+    int rc = run_scenario(sc, o, f, net, r, &deps, &ro);
+    nb_free(deps.id);
     sim_rollout_fini(&ro);
     return rc;
 }

@@ -40,9 +40,11 @@ enum nb_err sim_mgmt_preauthorise(struct sim_net *net, const char *token, struct
     for (uint32_t start = 0; start < f->n && p.refused == 0; start += BATCH) {
         for (uint32_t k = 0; k < BATCH && start + k < f->n; k++) {
             const struct sim_device *d = &f->dev[start + k];
+            char group[SIM_NAME_MAX + 1];
+            sim_device_group(f, d, group);
             int n = snprintf(bodies[k], BODY_MAX,
                              "{\"public_key\":\"%s\",\"hw_class\":\"%s\",\"group\":\"%s\"}",
-                             d->pub_hex, sim_device_class(f, d), f->sc->group);
+                             d->pub_hex, sim_device_class(f, d), group);
             struct nb_agent_request q = {
                 "POST", "/api/v1/devices", token, bodies[k], (size_t)n, false, 0, 0, 4096};
             if (sim_net_submit(net, &q, NULL) != NB_OK)
@@ -136,4 +138,24 @@ json_t *sim_mgmt_counts(struct sim_net *net, const char *token, int64_t id)
     json_t *counts = json_incref(json_object_get(o, "counts"));
     json_decref(o);
     return counts;
+}
+
+json_t *sim_mgmt_counts_sum(struct sim_net *net, const char *token, const int64_t *ids, size_t n)
+{
+    json_t *sum = json_object();
+    for (size_t i = 0; sum != NULL && i < n; i++) {
+        json_t *c = sim_mgmt_counts(net, token, ids[i]), *v;
+        const char *state;
+        if (c == NULL) {
+            json_decref(sum);
+            return NULL;
+        }
+        json_object_foreach(c, state, v)
+        {
+            json_int_t had = json_integer_value(json_object_get(sum, state));
+            json_object_set_new(sum, state, json_integer(had + json_integer_value(v)));
+        }
+        json_decref(c);
+    }
+    return sum;
 }

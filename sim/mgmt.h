@@ -36,5 +36,8 @@ json_t *sim_mgmt_json(struct sim_net *net, const char *method, const char *path,
 /* GET /api/v1/deployments/{id}: its "counts" object (new reference), or
  * NULL when it cannot be read. */
 json_t *sim_mgmt_counts(struct sim_net *net, const char *token, int64_t id);
+/* The "counts" of n deployments added up per state (new reference), or
+ * NULL when one cannot be read. */
+json_t *sim_mgmt_counts_sum(struct sim_net *net, const char *token, const int64_t *ids, size_t n);
 
 #endif

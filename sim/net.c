@@ -1,7 +1,11 @@
-/* nobrick-sim's HTTP over libcurl (net.h): one multi handle, a pool of easy
- * handles reused between requests (their connections stay in the multi's
- * cache); each request and its answer go through agent/exchange_curl.c,
- * the same code as the real agent's transport. */
+/* nobrick-sim's HTTP over libcurl (net.h): one multi handle, at most
+ * `connections` transfers on it, each with a pooled easy handle (their
+ * connections stay in the multi's cache); requests beyond that wait in a
+ * FIFO, so a fleet of 100,000 devices costs 100,000 queued requests, not
+ * 100,000 easy handles and buffers. Each request and its answer go through
+ * agent/exchange_curl.c, the same code as the real agent's transport; the
+ * answer passes through a write callback that applies the request's faults
+ * (the body cut at a byte, a byte flipped). */
 #include "net.h"
 
 #include "exchange_curl.h"
@@ -14,12 +18,21 @@
 #include <string.h>
 
 #define KEEP_BUF (64u * 1024) /* a pooled transfer keeps a buffer up to this */
+#define QUEUE_MAX (1u << 24)  /* requests waiting for a transfer */
 
 struct xfer {
     CURL *easy;
     void *owner;
+    struct sim_net_opts opts;
+    uint64_t seen;           /* body bytes received so far */
     struct agent_exchange x; /* the request and its answer */
     struct xfer *next;       /* free list */
+};
+
+struct pending {
+    struct nb_agent_request q;
+    void *owner;
+    struct sim_net_opts opts;
 };
 
 struct sim_net {
@@ -27,9 +40,14 @@ struct sim_net {
     CURL *mgmt;
     char base[1024];
     struct xfer *free;
-    size_t in_flight;
+    size_t active, max_active, handles; /* transfers on the multi; easy handles made */
+    struct pending *queue;              /* ring */
+    size_t q_head, q_len, q_cap;
     struct sim_net_stats stats;
+    struct sim_latency latency;
 };
+
+static const struct sim_net_opts no_faults = {SIM_NET_NONE, SIM_NET_NONE, 0, 0, false};
 
 enum nb_err sim_net_open(const char *base, uint32_t max_connections, struct sim_net **out)
 {
@@ -46,6 +64,7 @@ enum nb_err sim_net_open(const char *base, uint32_t max_connections, struct sim_
         return NB_EINVAL;
     }
     memcpy(n->base, base, len);
+    n->max_active = max_connections;
     curl_multi_setopt(n->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)max_connections);
     curl_multi_setopt(n->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_connections);
     *out = n;
@@ -66,6 +85,7 @@ void sim_net_close(struct sim_net *n)
         curl_easy_cleanup(n->mgmt);
     if (n->multi != NULL)
         curl_multi_cleanup(n->multi);
+    nb_free(n->queue);
     nb_free(n);
 }
 
@@ -82,6 +102,8 @@ static struct xfer *take(struct sim_net *n)
         nb_free(x);
         x = NULL;
     }
+    if (x != NULL && ++n->handles > n->stats.peak_handles)
+        n->stats.peak_handles = n->handles;
     return x;
 }
 
@@ -91,6 +113,25 @@ static void give_back(struct sim_net *n, struct xfer *x)
         agent_exchange_free(&x->x);
     x->next = n->free;
     n->free = x;
+}
+
+/* The answer's bytes with the request's faults: a cut aborts the transfer
+ * (libcurl then fails it and closes the connection), a flip changes one
+ * byte of what the core will see. */
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct xfer *x = arg;
+    size_t len = size * nmemb;
+    uint64_t at = x->seen;
+    x->seen += len;
+    size_t keep = x->opts.cut_at != SIM_NET_NONE && x->opts.cut_at < at + len
+                      ? (size_t)(x->opts.cut_at > at ? x->opts.cut_at - at : 0)
+                      : len;
+    if (!agent_exchange_append(&x->x, data, keep))
+        return 0;
+    if (x->opts.flip_at >= at && x->opts.flip_at < at + keep)
+        x->x.buf[x->x.len - keep + (size_t)(x->opts.flip_at - at)] ^= x->opts.flip_mask;
+    return keep == len ? len : 0;
 }
 
 static void prepare(struct sim_net *n, struct xfer *x, const struct nb_agent_request *q)
@@ -103,23 +144,85 @@ static void prepare(struct sim_net *n, struct xfer *x, const struct nb_agent_req
     curl_easy_setopt(c, CURLOPT_USERAGENT, "nobrick-sim/0.1.0");
     curl_easy_setopt(c, CURLOPT_PRIVATE, x);
     agent_exchange_prepare(&x->x, c, n->base, q);
+    /* after prepare: the faults' callback replaces the plain one */
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+    if (x->opts.recv_bps > 0)
+        curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)x->opts.recv_bps);
+    x->seen = 0;
 }
 
-enum nb_err sim_net_submit(struct sim_net *n, const struct nb_agent_request *q, void *owner)
+/* Starts the queue's oldest request on a pooled transfer. */
+static enum nb_err start(struct sim_net *n, const struct pending *p)
 {
     struct xfer *x = take(n);
     if (x == NULL)
         return NB_ENOMEM;
-    x->owner = owner;
-    prepare(n, x, q);
+    x->owner = p->owner;
+    x->opts = p->opts;
+    prepare(n, x, &p->q);
     if (curl_multi_add_handle(n->multi, x->easy) != CURLM_OK) {
         give_back(n, x);
         return NB_EIO;
     }
-    n->in_flight++;
+    n->active++;
+    return NB_OK;
+}
+
+static bool queue_grow(struct sim_net *n)
+{
+    size_t cap = n->q_cap == 0 ? 256 : n->q_cap * 2;
+    if (cap > QUEUE_MAX)
+        return false;
+    struct pending *q = nb_calloc(cap, sizeof *q);
+    if (q == NULL)
+        return false;
+    for (size_t i = 0; i < n->q_len; i++)
+        q[i] = n->queue[(n->q_head + i) % n->q_cap];
+    nb_free(n->queue);
+    n->queue = q;
+    n->q_head = 0;
+    n->q_cap = cap;
+    return true;
+}
+
+enum nb_err sim_net_submit_with(struct sim_net *n, const struct nb_agent_request *q, void *owner,
+                                const struct sim_net_opts *opts)
+{
+    struct pending p = {*q, owner, opts != NULL ? *opts : no_faults};
+    if (n->q_len == 0 && n->active < n->max_active) {
+        enum nb_err err = start(n, &p);
+        if (err != NB_OK)
+            return err;
+    } else {
+        if (n->q_len == n->q_cap && !queue_grow(n))
+            return NB_ENOMEM;
+        n->queue[(n->q_head + n->q_len++) % n->q_cap] = p;
+    }
     n->stats.requests++;
     n->stats.bytes_up += q->body_len;
     return NB_OK;
+}
+
+enum nb_err sim_net_submit(struct sim_net *n, const struct nb_agent_request *q, void *owner)
+{
+    return sim_net_submit_with(n, q, owner, NULL);
+}
+
+/* Moves queued requests onto the transfers that have become free. A start
+ * that fails is answered as a transport failure. */
+static void feed(struct sim_net *n, sim_net_done_fn done, void *ctx)
+{
+    while (n->q_len > 0 && n->active < n->max_active) {
+        struct pending p = n->queue[n->q_head];
+        n->q_head = (n->q_head + 1) % n->q_cap;
+        n->q_len--;
+        if (start(n, &p) != NB_OK) {
+            struct nb_agent_response fail = {.err = NB_EIO};
+            n->stats.failures++;
+            done(ctx, p.owner, &fail);
+        }
+    }
 }
 
 static void finish(struct sim_net *n, CURLMsg *m, sim_net_done_fn done, void *ctx)
@@ -128,13 +231,22 @@ static void finish(struct sim_net *n, CURLMsg *m, sim_net_done_fn done, void *ct
     struct nb_agent_response r;
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
     CURLcode rc = m->data.result; /* m is not valid after the removal */
+    curl_off_t us = 0;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_TOTAL_TIME_T, &us);
     curl_multi_remove_handle(n->multi, m->easy_handle);
     agent_exchange_finish(&x->x, x->easy, rc, &r);
     if (rc != CURLE_OK)
         n->stats.failures++;
     else
         n->stats.bytes_down += x->x.len;
-    n->in_flight--;
+    if (x->opts.cut_at != SIM_NET_NONE && x->seen > x->opts.cut_at)
+        n->stats.truncated++;
+    if (x->opts.flip_at != SIM_NET_NONE && x->seen > x->opts.flip_at &&
+        (x->opts.cut_at == SIM_NET_NONE || x->opts.flip_at < x->opts.cut_at))
+        n->stats.corrupted++;
+    if (x->opts.timed && rc == CURLE_OK)
+        sim_latency_add(&n->latency, us > 0 ? (uint64_t)us : 0);
+    n->active--;
     done(ctx, x->owner, &r);
     give_back(n, x);
 }
@@ -142,6 +254,7 @@ static void finish(struct sim_net *n, CURLMsg *m, sim_net_done_fn done, void *ct
 size_t sim_net_run(struct sim_net *n, int timeout_ms, sim_net_done_fn done, void *ctx)
 {
     int running = 0, left = 0;
+    feed(n, done, ctx);
     curl_multi_perform(n->multi, &running);
     if (timeout_ms > 0 && running > 0)
         curl_multi_poll(n->multi, NULL, 0, timeout_ms, NULL);
@@ -150,17 +263,28 @@ size_t sim_net_run(struct sim_net *n, int timeout_ms, sim_net_done_fn done, void
     while ((m = curl_multi_info_read(n->multi, &left)) != NULL)
         if (m->msg == CURLMSG_DONE)
             finish(n, m, done, ctx);
-    return n->in_flight;
+    feed(n, done, ctx);
+    return sim_net_in_flight(n);
 }
 
 size_t sim_net_in_flight(const struct sim_net *n)
 {
-    return n->in_flight;
+    return n->active + n->q_len;
 }
 
 void sim_net_stats(const struct sim_net *n, struct sim_net_stats *out)
 {
     *out = n->stats;
+}
+
+const struct sim_latency *sim_net_latency(const struct sim_net *n)
+{
+    return &n->latency;
+}
+
+void sim_net_latency_reset(struct sim_net *n)
+{
+    sim_latency_reset(&n->latency);
 }
 
 struct sink {

@@ -9,6 +9,7 @@
 #include <nobrick/alloc.h>
 
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,12 +119,47 @@ static json_t *online(const struct sim_run *r)
     return o;
 }
 
+static double ms(uint64_t us)
+{
+    return (double)us / 1000.0;
+}
+
+/* Check-ins (answered, refused with 429/503, failed in transport), their
+ * rate over the run's wall time and latency; the network faults that
+ * happened; the process's peak RSS. */
+static void add_load(const struct sim_run *r, json_t *s, uint64_t end_wall_ms)
+{
+    struct sim_net_stats st;
+    struct rusage ru;
+    const struct sim_latency *l = sim_net_latency(r->net);
+    double window_s = (double)(end_wall_ms - r->boot_wall_ms) / 1000.0;
+    sim_net_stats(r->net, &st);
+    json_object_set_new(s, "checkins",
+                        json_pack("{s:I, s:I, s:I, s:f, s:f}", "ok", (json_int_t)r->checkins_ok,
+                                  "refused", (json_int_t)r->checkins_refused, "failed",
+                                  (json_int_t)r->checkins_failed, "window_s", window_s, "per_s",
+                                  window_s > 0 ? (double)r->checkins_ok / window_s : 0.0));
+    json_object_set_new(s, "latency",
+                        json_pack("{s:I, s:f, s:f, s:f, s:f}", "count", (json_int_t)l->count,
+                                  "p50_ms", ms(sim_latency_percentile(l, 50)), "p99_ms",
+                                  ms(sim_latency_percentile(l, 99)), "max_ms", ms(l->max_us),
+                                  "mean_ms", l->count ? ms(l->sum_us / l->count) : 0.0));
+    json_t *faults = json_object_get(s, "faults");
+    json_object_set_new(faults, "answers_truncated", json_integer((json_int_t)st.truncated));
+    json_object_set_new(faults, "frames_corrupted", json_integer((json_int_t)st.corrupted));
+    json_t *mem = json_object_get(s, "memory");
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        json_object_set_new(mem, "peak_rss_bytes", json_integer((json_int_t)ru.ru_maxrss * 1024));
+    json_object_set_new(mem, "curl_handles_peak", json_integer((json_int_t)st.peak_handles));
+}
+
 json_t *sim_report_summary(const struct sim_run *r, int64_t deployment_id, json_t *server_counts,
                            json_t *rollout, bool *ok)
 {
     uint32_t counts[5] = {0}, unreached = 0;
     struct sim_net_stats st;
     const struct sim_fleet *f = r->fleet;
+    uint64_t end_wall_ms = sim_run_wall_ms(r); /* before the probes, which boot every device */
     json_t *v = versions(r, counts, &unreached);
     json_t *states = json_object();
     for (int i = 0; i < 5; i++)
@@ -148,6 +184,7 @@ json_t *sim_report_summary(const struct sim_run *r, int64_t deployment_id, json_
     double updated = f->n ? (double)counts[SIM_UPDATED] / f->n : 0;
     *ok = counts[SIM_BRICKED] <= r->sc->expect_bricked_max && updated >= r->sc->expect_updated_min;
     if (s != NULL) {
+        add_load(r, s, end_wall_ms);
         json_object_set_new(s, "expectations_met", json_boolean(*ok));
         json_object_set_new(s, "reached", json_integer(r->reached));
         json_object_set_new(s, "online", online(r));

@@ -6,6 +6,7 @@
  * a fresh core, exactly as a device reboots. */
 #include "run.h"
 #include "behaviour.h"
+#include "faults.h"
 #include "online.h"
 #include "report.h"
 
@@ -162,14 +163,17 @@ static bool submit(struct sim_run *r, struct sim_device *d, const struct nb_agen
         r->offline_refusals++; /* the link is down: the request fails at once */
         return false;
     }
-    if (q->range && strcmp(nb_agent_state_name(d->agent), "frame") == 0) {
+    struct sim_net_opts opts;
+    bool frame = q->range && strcmp(nb_agent_state_name(d->agent), "frame") == 0;
+    if (frame) {
         r->frames++;
         if (d->last_frame_first != 0 && q->range_first <= d->last_frame_first)
             r->frames_refetched++;
         d->last_frame_first = q->range_first;
     }
     d->checkin_pending = strcmp(nb_agent_state_name(d->agent), "check-in") == 0;
-    if (sim_net_submit(r->net, q, d) != NB_OK)
+    sim_faults_request(r->sc, d, q, frame, d->checkin_pending, &opts);
+    if (sim_net_submit_with(r->net, q, d, &opts) != NB_OK)
         return false;
     d->in_flight = true;
     return true;
@@ -225,14 +229,28 @@ static void on_done(void *ctx, void *owner, const struct nb_agent_response *resp
         r->dropped++;
         resp = &lost;
     }
+    if (d->checkin_pending) {
+        r->checkins_refused += resp->err == NB_OK && (resp->status == 429 || resp->status == 503);
+        r->checkins_failed += resp->err != NB_OK;
+    }
     if (d->checkin_pending && resp->err == NB_OK && resp->status == 200) {
+        r->checkins_ok++;
         if (d->checkins++ == 0)
             r->enrolled++;
         if (d->outcome != SIM_PENDING && d->checkins > d->outcome_checkins)
             settle(r, d);
     }
+    uint64_t slow_ms = sim_faults_delay_ms(r->sc, d, resp->err == NB_OK ? resp->body_len : 0);
     nb_agent_on_response(d->agent, resp);
-    ready_push(r, d);
+    /* What the answer wrote (a frame's sector) joins the shared store now,
+     * not at the next reboot: a fleet downloading one release at once
+     * holds its sectors once, not once per device. */
+    if (nb_flash_mem_share(d->mem) != NB_OK && r->fleet->verbose)
+        fprintf(stderr, "dev %u: sharing its flash: out of memory\n", (unsigned)d->index);
+    if (slow_ms > 0)
+        heap_push(r, sim_run_now_ms(r) + slow_ms, d);
+    else
+        ready_push(r, d);
 }
 
 /* ---- the loop --------------------------------------------------------- */
@@ -260,15 +278,27 @@ void sim_run_fini(struct sim_run *r)
     nb_free(r->ready);
 }
 
+/* Every device boots (its bootloader policy, then its core); then, with
+ * run.ramp_s, their cores start spread evenly over that many seconds from
+ * now (a load run starts from a fleet whose check-ins are already spread
+ * out), else at once. The run's wall limit counts from here: booting
+ * 100,000 devices takes minutes. */
 void sim_run_boot_all(struct sim_run *r)
 {
     for (uint32_t i = 0; i < r->fleet->n; i++) {
         struct sim_device *d = &r->fleet->dev[i];
         d->driver = r;
-        if (sim_device_power_on(r->fleet, d))
-            ready_push(r, d);
-        else
+        if (!sim_device_power_on(r->fleet, d))
             settle(r, d);
+    }
+    uint64_t now = sim_run_now_ms(r), ramp_ms = (uint64_t)r->sc->ramp_s * 1000;
+    r->boot_wall_ms = sim_run_wall_ms(r);
+    for (uint32_t i = 0; i < r->fleet->n; i++) {
+        struct sim_device *d = &r->fleet->dev[i];
+        if (d->agent != NULL && ramp_ms > 0)
+            heap_push(r, now + ramp_ms * i / r->fleet->n, d);
+        else if (d->agent != NULL)
+            ready_push(r, d);
     }
 }
 
@@ -316,7 +346,10 @@ static void wake(struct sim_run *r)
 static bool limits_reached(const struct sim_run *r)
 {
     uint64_t virt = sim_run_now_ms(r) - (r->fleet->clock.wall ? r->start_wall_ms : 0);
-    return virt / 1000 >= r->sc->max_virtual_s || sim_run_wall_ms(r) / 1000 >= r->sc->max_wall_s;
+    /* the wall limit counts from the power-on: setup (provisioning,
+     * preauthorisation) is not the run */
+    return virt / 1000 >= r->sc->max_virtual_s ||
+           (sim_run_wall_ms(r) - r->boot_wall_ms) / 1000 >= r->sc->max_wall_s;
 }
 
 /* On a terminal, the line is rewritten every second; else a line every

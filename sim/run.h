@@ -29,6 +29,7 @@ struct sim_run {
     uint32_t *ready; /* ring of devices to step now */
     size_t ready_head, n_ready;
     uint64_t start_wall_ms;
+    uint64_t boot_wall_ms; /* wall ms (since the start) when the fleet powered on */
     /* the deployment being followed */
     char target[NB_BOOTCTL_VERSION_MAX + 1]; /* "" before the plan starts */
     uint64_t deploy_at_ms;
@@ -47,6 +48,7 @@ struct sim_run {
     uint32_t settled_reached; /* ... and settled */
     uint64_t frames, frames_refetched, dropped, cuts_armed;
     uint64_t offline_refusals; /* requests an unreachable device could not make */
+    uint64_t checkins_ok, checkins_refused, checkins_failed; /* 200; 429 or 503; transport */
     bool quiet;
     bool tty; /* stderr is a terminal: one line, rewritten */
     uint64_t last_progress_ms, next_progress_virtual_ms;

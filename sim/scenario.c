@@ -115,15 +115,16 @@ static enum nb_err load_fleet(struct sim_scenario *s, const json_t *o, struct nb
 {
     json_error_t e;
     json_int_t count = 0, slot = 1 << 20, meta = 0, es = 4096, ws = 16, poll = 900, jitter = 180,
-               skew = 0, boot = 30, watchdog = 60;
+               skew = 0, boot = 30, watchdog = 60, group_size = 0;
     const char *group = "sim";
     json_t *classes = NULL, *online = NULL;
     if (json_unpack_ex((json_t *)o, &e, 0,
-                       "{s:I, s?s, s:o, s?I, s?I, s?I, s?I, s?I, s?I, s?I, s?I, s?I, s?o !}",
+                       "{s:I, s?s, s:o, s?I, s?I, s?I, s?I, s?I, s?I, s?I, s?I, s?I, s?o, s?I !}",
                        "count", &count, "group", &group, "hw_classes", &classes, "slot_size", &slot,
                        "meta_size", &meta, "erase_size", &es, "write_size", &ws, "poll_interval_s",
                        &poll, "poll_jitter_s", &jitter, "clock_offset_max_s", &skew, "boot_s",
-                       &boot, "watchdog_s", &watchdog, "online", &online) != 0)
+                       &boot, "watchdog_s", &watchdog, "online", &online, "group_size",
+                       &group_size) != 0)
         return bad(diag, "fleet", &e);
     if (count < 1 || count > 10000000 || slot < 4096 || meta < 0 || meta > (1 << 24) || es < 512 ||
         es > (1 << 20) || ws < 1 || ws > es || poll < 1 || poll > 7 * 86400 || jitter < 0 ||
@@ -132,6 +133,11 @@ static enum nb_err load_fleet(struct sim_scenario *s, const json_t *o, struct nb
         return bad(diag, "fleet: a number out of range (docs/simulator.md)", NULL);
     if (!copy_str(s->group, sizeof s->group, group))
         return bad(diag, "fleet.group", NULL);
+    /* the server's group deployments assign at most 1000 devices (docs/api.md) */
+    if (group_size < 0 || group_size > 1000 || (group_size > 0 && strlen(group) > 52))
+        return bad(diag, "fleet.group_size: 0..1000, with a group name of at most 52 characters",
+                   NULL);
+    s->group_size = (uint32_t)group_size;
     s->count = (uint32_t)count;
     s->slot_size = (uint64_t)slot;
     s->meta_size = (uint32_t)meta;
@@ -149,20 +155,31 @@ static enum nb_err load_fleet(struct sim_scenario *s, const json_t *o, struct nb
 static enum nb_err load_faults(struct sim_scenario *s, const json_t *o, struct nb_diag *diag)
 {
     json_error_t e;
-    json_int_t window = 100;
+    json_int_t window = 100, bps = 16384;
     int tear = 1;
     s->tear = true;
+    s->slow_link_bps = (uint64_t)bps;
     if (o == NULL)
         return NB_OK;
-    if (json_unpack_ex((json_t *)o, &e, 0, "{s?F, s?I, s?b, s?F !}", "power_cut_during_install",
-                       &s->power_cut, "cut_window_ops", &window, "tear", &tear, "drop_response",
-                       &s->drop_response) != 0)
+    if (json_unpack_ex((json_t *)o, &e, 0, "{s?F, s?I, s?b, s?F, s?F, s?F, s?F, s?I !}",
+                       "power_cut_during_install", &s->power_cut, "cut_window_ops", &window, "tear",
+                       &tear, "drop_response", &s->drop_response, "truncate", &s->truncate,
+                       "corrupt", &s->corrupt, "slow_link", &s->slow_link, "slow_link_bps",
+                       &bps) != 0)
         return bad(diag, "faults", &e);
     if (s->power_cut < 0 || s->power_cut > 1 || s->drop_response < 0 || s->drop_response > 0.5 ||
         window < 1 || window > 1000000)
         return bad(diag, "faults: probabilities in 0..1 (drop_response 0..0.5), window >= 1", NULL);
+    /* past 0.5 a frame fails its retries too often for an update to finish */
+    if (s->truncate < 0 || s->truncate > 0.5 || s->corrupt < 0 || s->corrupt > 0.5 ||
+        s->slow_link < 0 || s->slow_link > 1 || bps < 1024 || bps > (1LL << 40))
+        return bad(diag,
+                   "faults: truncate and corrupt in 0..0.5, slow_link in 0..1, "
+                   "slow_link_bps >= 1024",
+                   NULL);
     s->cut_window = (uint32_t)window;
     s->tear = tear != 0;
+    s->slow_link_bps = (uint64_t)bps;
     return NB_OK;
 }
 
@@ -211,8 +228,10 @@ static enum nb_err load_plan(struct sim_scenario *s, const json_t *plan, struct 
     if (json_unpack_ex((json_t *)plan, &e, 0, "{s?I, s?o, s?I, s?I !}", "deploy", &deploy,
                        "rollout", &ro, "canary_count", &canary, "tick_s", &tick_s) != 0)
         return bad(diag, "plan", &e);
+    s->no_deploy = deploy == -1; /* a load run: nothing deployed, the fleet polls */
+    deploy = s->no_deploy ? 0 : deploy;
     if (deploy < 0 || (size_t)deploy >= s->n_releases)
-        return bad(diag, "plan.deploy: an index in releases", NULL);
+        return bad(diag, "plan.deploy: an index in releases, or -1 (nothing: a load run)", NULL);
     s->deploy = (size_t)deploy;
     if (ro == NULL)
         return json_object_size(plan) > (size_t)(json_object_get(plan, "deploy") != NULL)
@@ -239,25 +258,26 @@ static enum nb_err load_run(struct sim_scenario *s, const json_t *plan, const js
                             const json_t *expect, struct nb_diag *diag)
 {
     json_error_t e;
-    json_int_t max_v = 7 * 86400, max_w = 600, conns = 32, bricked = 0;
+    json_int_t max_v = 7 * 86400, max_w = 600, conns = 32, bricked = 0, ramp = 0;
     const char *mode = "virtual";
     s->expect_updated_min = 0;
     if (load_plan(s, plan, diag) != NB_OK)
         return NB_EPARSE;
-    if ((run != NULL &&
-         json_unpack_ex((json_t *)run, &e, 0, "{s?s, s?I, s?I, s?I !}", "mode", &mode,
-                        "max_virtual_s", &max_v, "max_wall_s", &max_w, "connections", &conns)) ||
+    if ((run != NULL && json_unpack_ex((json_t *)run, &e, 0, "{s?s, s?I, s?I, s?I, s?I !}", "mode",
+                                       &mode, "max_virtual_s", &max_v, "max_wall_s", &max_w,
+                                       "connections", &conns, "ramp_s", &ramp)) ||
         (expect != NULL && json_unpack_ex((json_t *)expect, &e, 0, "{s?I, s?F !}", "bricked_max",
                                           &bricked, "updated_min", &s->expect_updated_min)))
         return bad(diag, "run or expect", &e);
-    if (max_v < 1 || max_w < 1 || conns < 1 || conns > 65536 || bricked < 0 ||
-        s->expect_updated_min < 0 || s->expect_updated_min > 1 ||
+    if (max_v < 1 || max_w < 1 || conns < 1 || conns > 65536 || ramp < 0 || ramp > 86400 ||
+        bricked < 0 || s->expect_updated_min < 0 || s->expect_updated_min > 1 ||
         (strcmp(mode, "virtual") != 0 && strcmp(mode, "wall") != 0))
         return bad(diag, "run (mode virtual|wall) or expect out of range", NULL);
     s->wall_clock = strcmp(mode, "wall") == 0;
     s->max_virtual_s = (uint64_t)max_v;
     s->max_wall_s = (uint32_t)max_w;
     s->connections = (uint32_t)conns;
+    s->ramp_s = (uint32_t)ramp;
     s->expect_bricked_max = (uint32_t)bricked;
     return NB_OK;
 }

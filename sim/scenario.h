@@ -64,6 +64,7 @@ struct sim_scenario {
     /* fleet */
     uint32_t count;
     char group[SIM_NAME_MAX + 1];
+    uint32_t group_size; /* devices per server group, "<group>-<n>" (0: one group) */
     struct sim_hw_class classes[SIM_MAX_CLASSES];
     size_t n_classes;
     uint64_t slot_size;
@@ -75,14 +76,19 @@ struct sim_scenario {
     struct sim_online online[SIM_MAX_ONLINE]; /* the rest of the fleet: always online */
     size_t n_online;
     /* faults */
-    double power_cut;     /* probability a device's power is cut during an install */
-    uint32_t cut_window;  /* the cut hits one of the first cut_window flash operations */
-    bool tear;            /* the cut operation is torn */
-    double drop_response; /* probability a response is lost (the connection dropped) */
+    double power_cut;       /* probability a device's power is cut during an install */
+    uint32_t cut_window;    /* the cut hits one of the first cut_window flash operations */
+    bool tear;              /* the cut operation is torn */
+    double drop_response;   /* probability a response is lost (the connection dropped) */
+    double truncate;        /* probability a download answer is cut mid-body (faults.h) */
+    double corrupt;         /* probability a frame answer has a byte flipped */
+    double slow_link;       /* share of the fleet on slow links */
+    uint64_t slow_link_bps; /* their receive speed, bytes per second */
     /* releases and the plan */
     struct sim_release releases[SIM_MAX_RELEASES];
     size_t n_releases;
-    size_t deploy; /* index of the release the plan deploys */
+    size_t deploy;  /* index of the release the plan deploys */
+    bool no_deploy; /* plan.deploy -1: nothing deployed, the fleet polls (load runs) */
     /* a rollout in place of a group deployment: the POST /api/v1/rollouts
      * body without release_id (text; "" : none), the first canary_count
      * devices as its canary list, an engine tick every tick_s virtual s */
@@ -94,6 +100,7 @@ struct sim_scenario {
     uint64_t max_virtual_s; /* give up after this much simulated time */
     uint32_t max_wall_s;    /* ... or this much real time */
     uint32_t connections;   /* concurrent HTTP connections */
+    uint32_t ramp_s;        /* devices power on spread over this many seconds */
     /* expect */
     uint32_t expect_bricked_max;
     double expect_updated_min; /* fraction of the fleet */

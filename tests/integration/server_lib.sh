@@ -245,3 +245,15 @@ stop_all_named() {
     local n
     for n in "${!named_pid[@]}"; do stop_named "$n"; done
 }
+
+# run_sim SCENARIO: nobrick-sim against the server with the admin token
+# (admin_token); it must exit 0 and write its summary (summary.json, also
+# in $body for expect_jq; its stderr in sim.log). Ends the test without one.
+run_sim() {
+    local rc=0
+    "$bin/nobrick-sim" "$1" --server "$base" --token "$adm" --summary summary.json --quiet \
+        2>sim.log || rc=$?
+    [ "$rc" -eq 0 ] && ok || { bad "nobrick-sim exit $rc"; tail -n 20 sim.log >&2; }
+    [ -s summary.json ] || { bad "no summary"; finish; exit 1; }
+    body=$(cat summary.json)
+}
