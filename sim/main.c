@@ -6,6 +6,7 @@
  * group, run until every device has settled (or a limit), then write the
  * summary; the exit status says whether the scenario's expectations held. */
 #include "mgmt.h"
+#include "move.h"
 #include "report.h"
 #include "run.h"
 #include "scenario.h"
@@ -129,7 +130,9 @@ static int simulate(struct sim_scenario *sc, const struct opts *o, struct sim_fl
                 f->factory_version);
         err = sim_mgmt_preauthorise(*net, sc->token, f, &diag);
     }
-    if (err == NB_OK) {
+    if (err == NB_OK && sc->move.enabled) {
+        err = sim_move_run(r, &dep, &diag);
+    } else if (err == NB_OK) {
         sim_run_boot_all(r);
         if (!sim_run_until(r, all_enrolled))
             fprintf(stderr, "sim: not every device enrolled (%u of %u)\n", (unsigned)r->enrolled,

@@ -5,6 +5,7 @@
  * A core that stops on a power cut is powered on again: bootloader, then
  * a fresh core, exactly as a device reboots. */
 #include "run.h"
+#include "move.h"
 #include "report.h"
 
 #include <nobrick/alloc.h>
@@ -150,6 +151,7 @@ static bool submit(struct sim_run *r, struct sim_device *d, const struct nb_agen
         d->last_frame_first = q->range_first;
     }
     d->checkin_pending = strcmp(nb_agent_state_name(d->agent), "check-in") == 0;
+    d->server_pending = sim_move_server_of(r->sc, q->path);
     if (sim_net_submit(r->net, q, d) != NB_OK)
         return false;
     d->in_flight = true;
@@ -206,6 +208,8 @@ static void on_done(void *ctx, void *owner, const struct nb_agent_response *resp
         r->dropped++;
         resp = &lost;
     }
+    if (resp->err == NB_OK && resp->status < 500)
+        d->server = d->server_pending;
     if (d->checkin_pending && resp->err == NB_OK && resp->status == 200) {
         if (d->checkins++ == 0)
             r->enrolled++;
@@ -239,16 +243,20 @@ void sim_run_fini(struct sim_run *r)
     nb_free(r->ready);
 }
 
+void sim_run_boot(struct sim_run *r, struct sim_device *d)
+{
+    d->driver = r;
+    if (sim_device_power_on(r->fleet, d))
+        ready_push(r, d);
+    else
+        settle(r, d);
+}
+
 void sim_run_boot_all(struct sim_run *r)
 {
-    for (uint32_t i = 0; i < r->fleet->n; i++) {
-        struct sim_device *d = &r->fleet->dev[i];
-        d->driver = r;
-        if (sim_device_power_on(r->fleet, d))
-            ready_push(r, d);
-        else
-            settle(r, d);
-    }
+    for (uint32_t i = 0; i < r->fleet->n; i++)
+        if (!r->fleet->dev[i].offline)
+            sim_run_boot(r, &r->fleet->dev[i]);
 }
 
 /* Devices whose wake-up has come become ready; in virtual time, with

@@ -18,6 +18,7 @@
 #define SIM_MAX_CLASSES 8
 #define SIM_MAX_REVISIONS 8
 #define SIM_MAX_RELEASES 4
+#define SIM_MAX_CHAIN 4 /* roots published in one move */
 
 struct sim_hw_class {
     char name[SIM_NAME_MAX + 1];
@@ -32,6 +33,23 @@ struct sim_release {
     double health_fail;            /* probability its health check fails */
     char fail_revisions[SIM_MAX_REVISIONS][SIM_NAME_MAX + 1]; /* always fails on these */
     size_t n_fail_revisions;
+};
+
+/* Moving the fleet to a new server (sim/move.c): the chain published on
+ * the old server, the new server's management access, the switch of the
+ * old address to a stranger. */
+struct sim_move_plan {
+    bool enabled;
+    char server[SIM_PATH_MAX + 1]; /* the new server, as the chain's last root lists it */
+    char token[SIM_NAME_MAX * 2 + 1];
+    char chain[SIM_MAX_CHAIN][SIM_PATH_MAX + 1]; /* root files, v2 first */
+    size_t n_chain;
+    double offline;  /* share of the fleet powered off until after the switch */
+    double walk_cut; /* probability a device's power is cut during its walk */
+    char switch_command[SIM_PATH_MAX + 1]; /* run by /bin/sh: old server off, stranger on */
+    bool stranger;                         /* a stranger serves the old address after the switch */
+    char stranger_token[SIM_NAME_MAX * 2 + 1];
+    size_t stranger_release; /* the release it deploys to the fleet */
 };
 
 struct sim_scenario {
@@ -68,11 +86,16 @@ struct sim_scenario {
     /* expect */
     uint32_t expect_bricked_max;
     double expect_updated_min; /* fraction of the fleet */
+    struct sim_move_plan move;
 };
 
 /* Loads path into *out. NB_EPARSE (diag: the field) for a bad scenario,
  * NB_EIO when the file cannot be read. */
 NB_MUST_CHECK enum nb_err sim_scenario_load(const char *path, struct sim_scenario *out,
                                             struct nb_diag *diag);
+
+/* path resolved against the scenario's directory (absolute: as it is)
+ * into dst; false when it does not fit or is empty. */
+bool sim_scenario_path(const struct sim_scenario *s, char *dst, size_t cap, const char *path);
 
 #endif
