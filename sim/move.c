@@ -41,15 +41,6 @@ static enum nb_err bad(struct nb_diag *diag, const char *what, const json_error_
     return nb_diag_set(diag, NB_EPARSE, "scenario: move%s: %s", what, e != NULL ? e->text : "");
 }
 
-static bool copy(char *dst, size_t cap, const char *src)
-{
-    size_t n = src != NULL ? strlen(src) : 0;
-    if (n >= cap)
-        return false;
-    memcpy(dst, src != NULL ? src : "", n + 1);
-    return true;
-}
-
 static enum nb_err load_chain(struct sim_scenario *s, const json_t *a, struct nb_diag *diag)
 {
     struct sim_move_plan *m = &s->move;
@@ -80,11 +71,12 @@ enum nb_err sim_move_load(struct sim_scenario *s, const json_t *o, struct nb_dia
     if (stranger != NULL &&
         json_unpack_ex(stranger, &e, 0, "{s?s, s:I !}", "token", &stoken, "release", &srel) != 0)
         return bad(diag, ".stranger", &e);
-    if (strncmp(server, "http://127.0.0.1", 16) != 0 || !copy(m->server, sizeof m->server, server))
+    if (strncmp(server, "http://127.0.0.1", 16) != 0 ||
+        !sim_scenario_str(m->server, sizeof m->server, server))
         return bad(diag, ".new_server: an http://127.0.0.1 URL", NULL);
-    if (!copy(m->token, sizeof m->token, token) ||
-        !copy(m->stranger_token, sizeof m->stranger_token, stoken) ||
-        !copy(m->switch_command, sizeof m->switch_command, cmd))
+    if (!sim_scenario_str(m->token, sizeof m->token, token) ||
+        !sim_scenario_str(m->stranger_token, sizeof m->stranger_token, stoken) ||
+        !sim_scenario_str(m->switch_command, sizeof m->switch_command, cmd))
         return bad(diag, ".new_token, .stranger.token or .switch_command too long", NULL);
     if (m->offline < 0 || m->offline > 1 || m->walk_cut < 0 || m->walk_cut > 1)
         return bad(diag, ".offline and .power_cut_during_walk: probabilities in 0..1", NULL);
@@ -403,6 +395,10 @@ void sim_move_report(const struct sim_run *r, json_t *summary, bool *ok)
         if (by_server[i] > 0)
             json_object_set_new(servers, k, json_integer(by_server[i]));
     }
+    /* the deployment followed is the new server's: its counts from there */
+    json_int_t dep = json_integer_value(json_object_get(summary, "deployment_id"));
+    json_t *counts = dep > 0 ? sim_mgmt_counts(m->mgmt_new, f->sc->move.token, dep) : NULL;
+    json_object_set_new(summary, "server_counts", counts != NULL ? counts : json_null());
     json_object_set_new(summary, "root_versions", roots);
     json_object_set_new(summary, "servers", servers);
     json_object_set_new(summary, "stranger_installs", json_integer(stranger));

@@ -232,6 +232,11 @@ enum nb_err sim_scenario_load(const char *path, struct sim_scenario *out, struct
     return err;
 }
 
+bool sim_scenario_str(char *dst, size_t cap, const char *src)
+{
+    return copy_str(dst, cap, src);
+}
+
 bool sim_scenario_path(const struct sim_scenario *s, char *dst, size_t cap, const char *path)
 {
     return resolve(s, dst, cap, path);

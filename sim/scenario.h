@@ -94,6 +94,8 @@ struct sim_scenario {
 NB_MUST_CHECK enum nb_err sim_scenario_load(const char *path, struct sim_scenario *out,
                                             struct nb_diag *diag);
 
+/* src (NULL: "") copied into dst; false when it does not fit. */
+bool sim_scenario_str(char *dst, size_t cap, const char *src);
 /* path resolved against the scenario's directory (absolute: as it is)
  * into dst; false when it does not fit or is empty. */
 bool sim_scenario_path(const struct sim_scenario *s, char *dst, size_t cap, const char *path);

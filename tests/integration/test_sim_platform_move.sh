@@ -4,15 +4,15 @@
 # offline. Root v2 (new root and director keys, a new release key beside
 # the old one; endpoints [B]) is published on A; the online devices walk to
 # v2 at their next check-in (a share with their power cut during the
-# walk's write) and move to B. A is
-# switched off and a stranger with its own root takes its address and
-# deploys its own release to the whole fleet; the offline devices come up,
-# meet the stranger first, refuse its instruction, fall back to B and walk
-# there. A release signed with v2's key is deployed on B. From the summary
+# walk's write) and move to B. A is switched off and a stranger with its
+# own root takes its address and deploys its own release to the whole
+# fleet; the offline devices come up, meet the stranger first, refuse its
+# instruction, fall back to B and walk there. A release signed with v2's key is deployed on B. From the summary
 # and the servers: every device at root v2, last talking to B, running B's
 # release; nothing of the stranger's installed; nothing bricked.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/server_lib.sh"
+. "$here/move_lib.sh"
 trap 'stop_all_named; [ -s stranger.pid ] && kill -TERM "$(cat stranger.pid)" 2>/dev/null; rm -rf "$work"' EXIT
 sim_bin="$bin/nobrick-sim"
 
@@ -20,29 +20,7 @@ PA=$(free_port)
 PB=$(free_port)
 UA="http://127.0.0.1:$PA"
 UB="http://127.0.0.1:$PB"
-for k in r1:root rel1:release dir1:director r2:root rel2:release dir2:director \
-    sr:root srel:release sdir:director; do
-    "$nobrick" key new "${k#*:}" "${k%%:*}" >/dev/null
-done
-"$nobrick" root new --key r1.key --threshold 1 --release-key rel1.pub --director-key dir1.pub \
-    --endpoint "$UA" --endpoint "$UB" --expires-days 365 --out root-v1.json >/dev/null
-# v2 keeps rel1 beside rel2 in its release role: the bootloader verifies
-# every boot against the newest root, and a device that reboots after its
-# walk but before it installs a release signed by rel2 (the power cuts
-# below) still boots its factory image (docs/trust.md, step 2).
-"$nobrick" root rotate --from root-v1.json --sign-old r1.key --sign-new r2.key \
-    --release-key rel1.pub --release-key rel2.pub --director-key dir2.pub --endpoint "$UB" \
-    --out root-v2.json >/dev/null
-"$nobrick" root new --key sr.key --threshold 1 --release-key srel.pub --director-key sdir.pub \
-    --endpoint "$UA" --expires-days 365 --out stranger-root.json >/dev/null
-bundle() { # OUT VERSION COUNTER KEY SEED
-    head -c 150000 /dev/zero | openssl enc -aes-256-ctr -nosalt -pbkdf2 -pass "pass:$5" >"$1.img"
-    "$nobrick" bundle create --image "$1.img" --version "$2" --security-counter "$3" \
-        --hw-class thermo --key "$4" --frame-size 16384 --out "$1" >/dev/null
-}
-bundle fw1.nbb 1.0.0 1 rel1.key one
-bundle fw2.nbb 2.0.0 2 rel2.key two
-bundle evil.nbb 6.6.6 9 srel.key evil
+move_fixture "$nobrick" "$UA" "$UB"
 
 token_of() { "$server" token create --role admin --db "sqlite:$work/$1/server.db" 2>/dev/null; }
 start_named a "$PA" root-v1.json dir1.key --poll-interval 600 --poll-jitter 120
@@ -53,23 +31,10 @@ mkdir -p "$work/s"
 ts=$(token_of s) # the stranger's database, before it starts
 
 # The switch: A off (its port freed), the stranger started at A's address.
-cat >switch.sh <<SH
-set -e
-kill -TERM ${named_pid[a]}
-for i in \$(seq 1 100); do kill -0 ${named_pid[a]} 2>/dev/null || break; sleep 0.1; done
-"$server" --db "sqlite:$work/s/server.db" --data "$work/s/data" --listen "127.0.0.1:$PA" \
-    --director-key sdir.key --root stranger-root.json --min-checkin-interval 0 \
-    --poll-interval 600 --poll-jitter 120 2>"$work/s.log" &
-echo \$! >stranger.pid
-for i in \$(seq 1 100); do grep -q "listening on" "$work/s.log" && exit 0; sleep 0.1; done
-exit 1
-SH
-
-sed -e "s|@A@|$UA|; s|@TA@|$ta|; s|@B@|$UB|; s|@TB@|$tb|; s|@TS@|$ts|" \
-    "$here/../../sim/scenarios/platform-move.json" >scenario.json
+move_switch "$server" "${named_pid[a]}" "$PA" "$work"
+move_scenario "$UA" "$ta" "$UB" "$tb" "$ts"
 # The reduced size: 100 devices (the scenario's full size is bench/sim_platform_move.sh's).
-jq '.fleet.count = 100 | .run.connections = 16 | .move.switch_command = "sh switch.sh"' \
-    scenario.json >s.json && mv s.json scenario.json
+jq '.fleet.count = 100 | .run.connections = 16' scenario.json >s.json && mv s.json scenario.json
 
 rc=0
 "$sim_bin" scenario.json --summary summary.json --quiet 2>sim.log || rc=$?
@@ -81,6 +46,7 @@ expect_jq '.root_versions == {"2": 100}' "every device at root v2"
 expect_jq ".servers == {\"$UB\": 100}" "every device last talked to B"
 expect_jq '.versions == {"2.0.0": 100} and .updated == 100' "every device runs B's release"
 expect_jq '.stranger_installs == 0' "nothing of the stranger's installed"
+expect_jq '.server_counts.succeeded == 100' "B's counts in the summary: 100 succeeded"
 expect_jq '.move.moved == 100 and .move.final_root_version == 2' "100 devices moved"
 expect_jq '.move.offline_devices >= 10 and .move.offline_devices <= 30' "about 20 % offline"
 expect_jq '.move.stranger_version == "6.6.6" and .move.stranger_deployment_id > 0' \
