@@ -130,3 +130,10 @@ json_t *sim_mgmt_counts(struct sim_net *net, const char *token, int64_t id)
     json_decref(o);
     return counts;
 }
+
+json_t *sim_mgmt_call(struct sim_net *net, const char *method, const char *path, const char *token,
+                      const char *body, int want, struct nb_diag *diag)
+{
+    return call_json(net, method, path, token, body, body != NULL ? strlen(body) : 0, NULL, want,
+                     diag);
+}

@@ -31,4 +31,9 @@ NB_MUST_CHECK enum nb_err sim_mgmt_deploy(struct sim_net *net, const char *token
  * NULL when it cannot be read. */
 json_t *sim_mgmt_counts(struct sim_net *net, const char *token, int64_t id);
 
+/* One blocking call with a JSON body (NULL: none) whose answer, HTTP want,
+ * is a JSON object: a new reference, or NULL with diag set. */
+json_t *sim_mgmt_call(struct sim_net *net, const char *method, const char *path, const char *token,
+                      const char *body, int want, struct nb_diag *diag);
+
 #endif

@@ -261,18 +261,63 @@ static void arm_walk_cuts(struct sim_run *r)
     }
 }
 
-/* Uploads release i through net and deploys it to the fleet's group. */
-static enum nb_err upload_deploy(struct sim_fleet *f, struct sim_net *net, const char *token,
-                                 size_t i, int64_t *dep, struct nb_diag *diag)
+/* The deployment of a rollout's only wave, once the start has opened it. */
+static enum nb_err wave_deployment(struct sim_net *net, const char *token, int64_t id, int64_t *dep,
+                                   struct nb_diag *diag)
 {
-    int64_t rel = 0, devices = 0;
+    char path[64];
+    (void)snprintf(path, sizeof path, "/api/v1/rollouts/%lld", (long long)id);
+    for (int tries = 0; tries < 60; tries++) {
+        json_t *o = sim_mgmt_call(net, "GET", path, token, NULL, 200, diag);
+        json_t *waves = json_object_get(o, "waves");
+        json_int_t d = json_integer_value(
+            json_object_get(json_array_get(waves, json_array_size(waves) - 1), "deployment_id"));
+        json_decref(o);
+        if (o == NULL)
+            return NB_EIO;
+        if (d > 0) {
+            *dep = (int64_t)d;
+            return NB_OK;
+        }
+        struct timespec ts = {0, 500 * 1000000L};
+        (void)nanosleep(&ts, NULL);
+    }
+    return nb_diag_set(diag, NB_ETIMEOUT, "rollout %lld: its wave did not open in 30 s",
+                       (long long)id);
+}
+
+/* Release i uploaded through net and rolled out to the fleet's group: one
+ * wave of 100 %, no canary. A rollout, not a group deployment: that one
+ * takes at most 1000 devices, fixed at its creation (docs/api.md); a
+ * rollout takes the whole group and adds devices that become active later.
+ * *dep: the wave's deployment. */
+static enum nb_err roll_out(struct sim_fleet *f, struct sim_net *net, const char *token, size_t i,
+                            int64_t *dep, struct nb_diag *diag)
+{
+    char body[256], path[64];
+    int64_t rel = 0;
     enum nb_err err =
         sim_mgmt_upload(net, token, f->sc->releases[i].bundle, &rel, f->release_version[i], diag);
+    if (err != NB_OK)
+        return err;
+    (void)snprintf(body, sizeof body,
+                   "{\"release_id\":%lld,\"name\":\"sim-move-%lld\",\"select\":{\"group\":"
+                   "\"%s\"},\"waves\":[{\"percent\":100}]}",
+                   (long long)rel, (long long)rel, f->sc->group);
+    json_t *o = sim_mgmt_call(net, "POST", "/api/v1/rollouts", token, body, 201, diag);
+    json_int_t id = json_integer_value(json_object_get(o, "id"));
+    json_int_t planned = json_integer_value(json_object_get(json_object_get(o, "plan"), "devices"));
+    json_decref(o);
+    if (id <= 0)
+        return o == NULL ? NB_EIO : nb_diag_set(diag, NB_EPARSE, "rollout: no id");
+    (void)snprintf(path, sizeof path, "/api/v1/rollouts/%lld/start", (long long)id);
+    json_decref(o = sim_mgmt_call(net, "POST", path, token, NULL, 200, diag));
+    err = o != NULL ? wave_deployment(net, token, (int64_t)id, dep, diag) : NB_EIO;
     if (err == NB_OK)
-        err = sim_mgmt_deploy(net, token, rel, f->sc->group, dep, &devices, diag);
-    if (err == NB_OK)
-        fprintf(stderr, "sim: move: deployment %lld: %s to %lld devices of group %s\n",
-                (long long)*dep, f->release_version[i], (long long)devices, f->sc->group);
+        fprintf(stderr,
+                "sim: move: rollout %lld (deployment %lld): %s to %lld devices of group %s\n",
+                (long long)id, (long long)*dep, f->release_version[i], (long long)planned,
+                f->sc->group);
     return err;
 }
 
@@ -314,8 +359,8 @@ static enum nb_err offline_come_up(struct sim_run *r, struct nb_diag *diag)
     if (!p->stranger || m->n_offline == 0)
         return NB_OK;
     until(r, offline_enrolled, "the offline devices checked in at the old address");
-    enum nb_err err = upload_deploy(f, m->mgmt_old, p->stranger_token, p->stranger_release,
-                                    &m->stranger_deployment, diag);
+    enum nb_err err = roll_out(f, m->mgmt_old, p->stranger_token, p->stranger_release,
+                               &m->stranger_deployment, diag);
     if (err == NB_OK)
         memcpy(m->stranger_version, f->release_version[p->stranger_release],
                sizeof m->stranger_version);
@@ -343,7 +388,7 @@ enum nb_err sim_move_run(struct sim_run *r, int64_t *dep, struct nb_diag *diag)
         err = offline_come_up(r, diag);
     if (err == NB_OK) {
         until(r, all_moved, "every device walked the chain and moved");
-        err = upload_deploy(f, f->move->mgmt_new, sc->move.token, sc->deploy, dep, diag);
+        err = roll_out(f, f->move->mgmt_new, sc->move.token, sc->deploy, dep, diag);
     }
     if (err == NB_OK) {
         memcpy(r->target, f->release_version[sc->deploy], sizeof r->target);

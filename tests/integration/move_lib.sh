@@ -45,7 +45,7 @@ kill -TERM $2
 for i in \$(seq 1 100); do kill -0 $2 2>/dev/null || break; sleep 0.1; done
 "$1" --db "sqlite:$4/s/server.db" --data "$4/s/data" --listen "127.0.0.1:$3" \\
     --director-key sdir.key --root stranger-root.json --min-checkin-interval 0 \\
-    --poll-interval 600 --poll-jitter 120 2>"$4/s.log" &
+    --poll-interval 600 --poll-jitter 120 --rollout-tick 1 2>"$4/s.log" &
 echo \$! >stranger.pid
 for i in \$(seq 1 100); do grep -q "listening on" "$4/s.log" && exit 0; sleep 0.1; done
 exit 1

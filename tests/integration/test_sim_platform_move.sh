@@ -23,8 +23,9 @@ UB="http://127.0.0.1:$PB"
 move_fixture "$nobrick" "$UA" "$UB"
 
 token_of() { "$server" token create --role admin --db "sqlite:$work/$1/server.db" 2>/dev/null; }
-start_named a "$PA" root-v1.json dir1.key --poll-interval 600 --poll-jitter 120
-start_named b "$PB" root-v2.json dir2.key --poll-interval 600 --poll-jitter 120
+opts=(--poll-interval 600 --poll-jitter 120 --rollout-tick 1)
+start_named a "$PA" root-v1.json dir1.key "${opts[@]}"
+start_named b "$PB" root-v2.json dir2.key "${opts[@]}"
 ta=$(token_of a)
 tb=$(token_of b)
 mkdir -p "$work/s"
