@@ -37,6 +37,17 @@ move_scenario "$UA" "$ta" "$UB" "$tb" "$ts"
 # The reduced size: 100 devices (the scenario's full size is bench/sim_platform_move.sh's).
 jq '.fleet.count = 100 | .run.connections = 16' scenario.json >s.json && mv s.json scenario.json
 
+# Bad move scenarios: refused, naming what is wrong.
+jq '.move.bogus = 1' scenario.json >bad-field.json
+rc=0
+"$sim_bin" bad-field.json --quiet >/dev/null 2>bad.log || rc=$?
+[ "$rc" -eq 2 ] && grep -q "scenario: move" bad.log && ok || bad "unknown move field: exit $rc: $(cat bad.log)"
+jq '.move.new_server = "http://127.0.0.1:1"' scenario.json >bad-server.json
+rc=0
+"$sim_bin" bad-server.json --quiet >/dev/null 2>bad.log || rc=$?
+[ "$rc" -eq 3 ] && grep -q "root v2 does not list move.new_server" bad.log && ok ||
+    bad "a new server the chain does not list: exit $rc: $(cat bad.log)"
+
 rc=0
 "$sim_bin" scenario.json --summary summary.json --quiet 2>sim.log || rc=$?
 [ "$rc" -eq 0 ] && ok || { bad "nobrick-sim exit $rc"; tail -n 20 sim.log >&2; }
