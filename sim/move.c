@@ -419,11 +419,13 @@ void sim_move_report(const struct sim_run *r, json_t *summary, bool *ok)
     static const char *const names[SERVER_COUNT] = {"none", NULL, NULL, "other"};
     struct sim_fleet *f = r->fleet;
     const struct sim_move *m = f->move;
-    json_t *roots = json_object(), *servers = json_object();
+    json_t *roots, *servers;
     uint32_t by_server[SERVER_COUNT] = {0}, n_moved = 0, stranger = 0;
     char key[16];
     if (m == NULL || summary == NULL)
         return;
+    roots = json_object();
+    servers = json_object();
     for (uint32_t i = 0; i < f->n; i++) {
         struct sim_device *d = &f->dev[i];
         (void)snprintf(key, sizeof key, "%u", d->root != NULL ? (unsigned)d->root->version : 0u);
