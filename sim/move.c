@@ -58,16 +58,18 @@ enum nb_err sim_move_load(struct sim_scenario *s, const json_t *o, struct nb_dia
 {
     json_error_t e;
     struct sim_move_plan *m = &s->move;
-    const char *server = NULL, *token = "", *cmd = "", *stoken = "";
+    const char *server = NULL, *token = "", *cmd = "", *stoken = "", *devices = NULL;
     json_t *chain = NULL, *stranger = NULL;
     json_int_t srel = -1;
     if (o == NULL)
         return NB_OK;
-    if (json_unpack_ex((json_t *)o, &e, 0, "{s:s, s?s, s:o, s?F, s?F, s?s, s?o !}", "new_server",
-                       &server, "new_token", &token, "root_chain", &chain, "offline", &m->offline,
-                       "power_cut_during_walk", &m->walk_cut, "switch_command", &cmd, "stranger",
-                       &stranger) != 0)
+    if (json_unpack_ex((json_t *)o, &e, 0, "{s:s, s?s, s:o, s?F, s?F, s?s, s?o, s?s !}",
+                       "new_server", &server, "new_token", &token, "root_chain", &chain, "offline",
+                       &m->offline, "power_cut_during_walk", &m->walk_cut, "switch_command", &cmd,
+                       "stranger", &stranger, "devices_file", &devices) != 0)
         return bad(diag, "", &e);
+    if (devices != NULL && !sim_scenario_path(s, m->devices_file, sizeof m->devices_file, devices))
+        return bad(diag, ".devices_file: a path", NULL);
     if (stranger != NULL &&
         json_unpack_ex(stranger, &e, 0, "{s?s, s:I !}", "token", &stoken, "release", &srel) != 0)
         return bad(diag, ".stranger", &e);
@@ -414,9 +416,43 @@ static bool holds(const struct sim_fleet *f, struct sim_device *d, const char *v
            strcmp(bc.slot[NB_BOOTCTL_B].version, version) == 0;
 }
 
+static const char *server_name(const struct sim_scenario *sc, uint8_t i)
+{
+    return i == SERVER_NONE  ? "none"
+           : i == SERVER_OLD ? sc->server
+           : i == SERVER_NEW ? sc->move.server
+                             : "other";
+}
+
+/* One JSON line per device: its id, root version, the server of its last
+ * answer and the version it boots (the bootloader policy on a copy of its
+ * flash; "" when nothing boots). */
+static bool write_devices(const struct sim_fleet *f, const char *path)
+{
+    FILE *out = fopen(path, "w");
+    if (out == NULL)
+        return false;
+    for (uint32_t i = 0; i < f->n; i++) {
+        struct sim_device *d = &f->dev[i];
+        char version[NB_BOOTCTL_VERSION_MAX + 1] = "";
+        if (sim_device_probe((struct sim_fleet *)f, d, version) != NB_OK)
+            version[0] = '\0';
+        json_t *o =
+            json_pack("{s:I, s:s, s:I, s:s, s:s}", "index", (json_int_t)d->index, "device_id",
+                      d->id, "root_version", (json_int_t)(d->root != NULL ? d->root->version : 0),
+                      "server", server_name(f->sc, d->server), "version", version);
+        int rc = o != NULL ? json_dumpf(o, out, JSON_COMPACT | JSON_SORT_KEYS) : -1;
+        json_decref(o);
+        if (rc != 0 || fputc('\n', out) == EOF) {
+            (void)fclose(out);
+            return false;
+        }
+    }
+    return fclose(out) == 0;
+}
+
 void sim_move_report(const struct sim_run *r, json_t *summary, bool *ok)
 {
-    static const char *const names[SERVER_COUNT] = {"none", NULL, NULL, "other"};
     struct sim_fleet *f = r->fleet;
     const struct sim_move *m = f->move;
     json_t *roots, *servers;
@@ -435,12 +471,13 @@ void sim_move_report(const struct sim_run *r, json_t *summary, bool *ok)
         n_moved += moved(f, d);
         stranger += holds(f, d, m->stranger_version);
     }
-    for (int i = 0; i < SERVER_COUNT; i++) {
-        const char *k = i == SERVER_OLD   ? f->sc->server
-                        : i == SERVER_NEW ? f->sc->move.server
-                                          : names[i];
+    for (uint8_t i = 0; i < SERVER_COUNT; i++)
         if (by_server[i] > 0)
-            json_object_set_new(servers, k, json_integer(by_server[i]));
+            json_object_set_new(servers, server_name(f->sc, i), json_integer(by_server[i]));
+    if (f->sc->move.devices_file[0] != '\0' && !write_devices(f, f->sc->move.devices_file)) {
+        fprintf(stderr, "nobrick-sim: cannot write move.devices_file %s\n",
+                f->sc->move.devices_file);
+        *ok = false;
     }
     /* the deployment followed is the new server's: its counts from there */
     json_int_t dep = json_integer_value(json_object_get(summary, "deployment_id"));

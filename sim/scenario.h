@@ -49,7 +49,8 @@ struct sim_move_plan {
     char switch_command[SIM_PATH_MAX + 1]; /* run by /bin/sh: old server off, stranger on */
     bool stranger;                         /* a stranger serves the old address after the switch */
     char stranger_token[SIM_NAME_MAX * 2 + 1];
-    size_t stranger_release; /* the release it deploys to the fleet */
+    size_t stranger_release;             /* the release it deploys to the fleet */
+    char devices_file[SIM_PATH_MAX + 1]; /* "": none; else one JSON line per device */
 };
 
 struct sim_scenario {

@@ -35,7 +35,8 @@ ts=$(token_of s) # the stranger's database, before it starts
 move_switch "$server" "${named_pid[a]}" "$PA" "$work"
 move_scenario "$UA" "$ta" "$UB" "$tb" "$ts"
 # The reduced size: 100 devices (the scenario's full size is bench/sim_platform_move.sh's).
-jq '.fleet.count = 100 | .run.connections = 16' scenario.json >s.json && mv s.json scenario.json
+jq '.fleet.count = 100 | .run.connections = 16 | .move.devices_file = "devices.jsonl"' \
+    scenario.json >s.json && mv s.json scenario.json
 
 # Bad move scenarios: refused, naming what is wrong.
 jq '.move.bogus = 1' scenario.json >bad-field.json
@@ -66,6 +67,11 @@ expect_jq '.move.stranger_version == "6.6.6" and .move.stranger_deployment_id > 
 expect_jq '.move.walk_power_cuts_armed >= 1 and .faults.power_cuts >= 1' \
     "power cut during a walk (seed 11)"
 expect_jq '.expectations_met == true' "expectations met"
+# Per device: its root, the server of its last answer, what it boots.
+body=$(jq -s . devices.jsonl)
+expect_jq "length == 100 and ([.[] | .index] | unique | length) == 100" "100 device lines"
+expect_jq "[.[] | select(.root_version == 2 and .server == \"$UB\" and .version == \"2.0.0\")]
+    | length == 100" "every device line: root v2, B, 2.0.0"
 grep -q "root chain published on $UA (v2)" sim.log && ok || bad "v2 not published on A"
 grep -q "stopped at a limit" sim.log && bad "a phase hit a limit: $(grep limit sim.log)" || ok
 
