@@ -4,6 +4,7 @@
  * (nb_agent_init) told which slot booted, as nobrick-agent is by the
  * booted file. */
 #include "fleet.h"
+#include "move.h"
 
 #include <nobrick/alloc.h>
 #include <nobrick/bundle_file.h>
@@ -289,7 +290,9 @@ void sim_fleet_free(struct sim_fleet *f)
         nb_flash_mem_free(f->dev[i].mem);
         nb_free(f->dev[i].table);
         nb_wipe(f->dev[i].ed_seed, sizeof f->dev[i].ed_seed);
+        nb_free(f->dev[i].root);
     }
+    sim_move_free(f);
     nb_free(f->dev);
     nb_flash_mem_free(f->factory);
     nb_flash_mem_store_free(f->store);
@@ -344,12 +347,15 @@ static void start_core(struct sim_fleet *f, struct sim_device *d)
         .running_known = true,
         .running = d->running,
         .policy = NB_AGENT_POLICY_AUTO,
+        .server = sc->server,
+        .failover = d->root != NULL,
     };
     struct nb_agent_env env = {
         .clock = {&dev_clock, d},
         .rng = {&dev_rng, d},
-        .dev = {&d->flash, &f->layout, nb_bootctl_flash_control(&d->bcf), &d->journal, &f->root,
-                sim_device_class(f, d), NULL, d->x_priv, d->x_pub, 0},
+        .dev = {&d->flash, &f->layout, nb_bootctl_flash_control(&d->bcf), &d->journal,
+                d->root != NULL ? d->root : &f->root, sim_device_class(f, d), NULL, d->x_priv,
+                d->x_pub, 0},
         .sign = dev_sign,
         .sign_ctx = d,
         .log = f->verbose ? dev_log : NULL,
@@ -363,6 +369,8 @@ static void start_core(struct sim_fleet *f, struct sim_device *d)
         .table = d->table,
         .table_cap = f->table_cap,
         .codec = &f->codec,
+        .trust = d->root != NULL ? &d->trust : NULL,
+        .root = d->root,
     };
     nb_agent_init(d->agent, &ac, &env);
 }
@@ -379,6 +387,8 @@ bool sim_device_power_on(struct sim_fleet *f, struct sim_device *d)
     enum nb_err err = boot(f, &d->flash, &res);
     if (err == NB_OK)
         err = bind(f, &d->flash, &d->bcf, &d->journal, &d->trust);
+    if (err == NB_OK && !sim_move_power_on(f, d))
+        err = NB_EBOOT_VERIFY;
     if (err == NB_OK && (d->agent = nb_calloc(1, sizeof *d->agent)) == NULL)
         err = NB_ENOMEM;
     if (err != NB_OK) {

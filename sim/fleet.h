@@ -70,6 +70,13 @@ struct sim_device {
     bool down;              /* its image crashed or hung: powered on again at its wake-up */
     uint16_t crash_loop;    /* boots in a row that did not reach the agent */
     void *driver;           /* the run (run.h) */
+    /* a fleet that moves (move.h): the root its trust store holds (the
+     * core walks it; NULL: the fleet's shared root), whether it is off
+     * until the switch, the server of its request in flight and of its
+     * last answer */
+    struct nb_root *root;
+    bool offline;
+    uint8_t server_pending, server;
 };
 
 struct sim_fleet {
@@ -92,6 +99,7 @@ struct sim_fleet {
     char release_version[SIM_MAX_RELEASES][NB_BOOTCTL_VERSION_MAX + 1];
     /* counters */
     uint64_t reboots, power_cuts, health_failures, boot_crashes, boot_hangs;
+    struct sim_move *move; /* move.c: NULL unless the fleet moves */
 };
 
 /* Provisions the factory flash and the fleet's n devices. diag says what

@@ -6,6 +6,7 @@
  * group, run until every device has settled (or a limit), then write the
  * summary; the exit status says whether the scenario's expectations held. */
 #include "mgmt.h"
+#include "move.h"
 #include "online.h"
 #include "report.h"
 #include "rollout.h"
@@ -216,7 +217,13 @@ static int run_scenario(struct sim_scenario *sc, const struct opts *o, struct si
     enum nb_err err = setup(sc, o, f, net, r, &diag);
     if (err == NB_OK && sc->no_deploy)
         return poll_only(r, o, ro);
-    if (err == NB_OK) {
+    if (err == NB_OK && sc->move.enabled) {
+        /* the move (move.h): its new server's deployment is the one counted */
+        if ((deps->id = nb_calloc(1, sizeof *deps->id)) == NULL)
+            err = nb_diag_set(&diag, NB_ENOMEM, "the move: out of memory");
+        else if ((err = sim_move_run(r, &deps->id[0], &diag)) == NB_OK)
+            deps->n = 1;
+    } else if (err == NB_OK) {
         sim_run_boot_all(r);
         if (!sim_run_until(r, all_enrolled))
             fprintf(stderr, "sim: not every device enrolled (%u of %u)\n", (unsigned)r->enrolled,

@@ -159,3 +159,10 @@ json_t *sim_mgmt_counts_sum(struct sim_net *net, const char *token, const int64_
     }
     return sum;
 }
+
+json_t *sim_mgmt_call(struct sim_net *net, const char *method, const char *path, const char *token,
+                      const char *body, int want, struct nb_diag *diag)
+{
+    return call_json(net, method, path, token, body, body != NULL ? strlen(body) : 0, NULL, want,
+                     diag);
+}

@@ -40,4 +40,9 @@ json_t *sim_mgmt_counts(struct sim_net *net, const char *token, int64_t id);
  * NULL when one cannot be read. */
 json_t *sim_mgmt_counts_sum(struct sim_net *net, const char *token, const int64_t *ids, size_t n);
 
+/* One blocking call with a JSON body (NULL: none) whose answer, HTTP want,
+ * is a JSON object: a new reference, or NULL with diag set. */
+json_t *sim_mgmt_call(struct sim_net *net, const char *method, const char *path, const char *token,
+                      const char *body, int want, struct nb_diag *diag);
+
 #endif

@@ -5,6 +5,7 @@
  * bootable is bricked. */
 #include "report.h"
 #include "online.h"
+#include "move.h"
 
 #include <nobrick/alloc.h>
 
@@ -183,6 +184,7 @@ json_t *sim_report_summary(const struct sim_run *r, int64_t deployment_id, json_
         "server_counts", json_incref(server_counts), "memory", memory(r));
     double updated = f->n ? (double)counts[SIM_UPDATED] / f->n : 0;
     *ok = counts[SIM_BRICKED] <= r->sc->expect_bricked_max && updated >= r->sc->expect_updated_min;
+    sim_move_report(r, s, ok);
     if (s != NULL) {
         add_load(r, s, end_wall_ms);
         json_object_set_new(s, "expectations_met", json_boolean(*ok));

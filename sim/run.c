@@ -8,6 +8,7 @@
 #include "behaviour.h"
 #include "faults.h"
 #include "online.h"
+#include "move.h"
 #include "report.h"
 
 #include <nobrick/alloc.h>
@@ -172,6 +173,7 @@ static bool submit(struct sim_run *r, struct sim_device *d, const struct nb_agen
         d->last_frame_first = q->range_first;
     }
     d->checkin_pending = strcmp(nb_agent_state_name(d->agent), "check-in") == 0;
+    d->server_pending = sim_move_server_of(r->sc, q->path);
     sim_faults_request(r->sc, d, q, frame, d->checkin_pending, &opts);
     if (sim_net_submit_with(r->net, q, d, &opts) != NB_OK)
         return false;
@@ -233,6 +235,8 @@ static void on_done(void *ctx, void *owner, const struct nb_agent_response *resp
         r->checkins_refused += resp->err == NB_OK && (resp->status == 429 || resp->status == 503);
         r->checkins_failed += resp->err != NB_OK;
     }
+    if (resp->err == NB_OK && resp->status < 500)
+        d->server = d->server_pending;
     if (d->checkin_pending && resp->err == NB_OK && resp->status == 200) {
         r->checkins_ok++;
         if (d->checkins++ == 0)
@@ -278,6 +282,15 @@ void sim_run_fini(struct sim_run *r)
     nb_free(r->ready);
 }
 
+void sim_run_boot(struct sim_run *r, struct sim_device *d)
+{
+    d->driver = r;
+    if (sim_device_power_on(r->fleet, d))
+        ready_push(r, d);
+    else
+        settle(r, d);
+}
+
 /* Every device boots (its bootloader policy, then its core); then, with
  * run.ramp_s, their cores start spread evenly over that many seconds from
  * now (a load run starts from a fleet whose check-ins are already spread
@@ -288,8 +301,8 @@ void sim_run_boot_all(struct sim_run *r)
     for (uint32_t i = 0; i < r->fleet->n; i++) {
         struct sim_device *d = &r->fleet->dev[i];
         d->driver = r;
-        if (!sim_device_power_on(r->fleet, d))
-            settle(r, d);
+        if (!d->offline && !sim_device_power_on(r->fleet, d))
+            settle(r, d); /* offline: off until a move's switch (move.h) */
     }
     uint64_t now = sim_run_now_ms(r), ramp_ms = (uint64_t)r->sc->ramp_s * 1000;
     r->boot_wall_ms = sim_run_wall_ms(r);

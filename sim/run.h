@@ -57,8 +57,11 @@ struct sim_run {
 NB_MUST_CHECK enum nb_err sim_run_init(struct sim_run *r, struct sim_fleet *f, struct sim_net *net);
 void sim_run_fini(struct sim_run *r);
 
-/* Powers every device on (bootloader, then its core). */
+/* Powers every device on (bootloader, then its core), but those offline
+ * (a moving fleet's, move.h). */
 void sim_run_boot_all(struct sim_run *r);
+/* Powers d on and makes it ready (bricked: settled). */
+void sim_run_boot(struct sim_run *r, struct sim_device *d);
 
 /* Starts the plan now: devices' updates to version are followed, and the
  * online patterns apply from here. */

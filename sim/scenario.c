@@ -3,6 +3,7 @@
  * defaults, then range checks that name the field. Paths are resolved
  * against the scenario's directory. */
 #include "scenario.h"
+#include "move.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -298,11 +299,11 @@ static enum nb_err load_top(struct sim_scenario *s, json_t *doc, struct nb_diag 
     const char *server = "", *token = "", *root = NULL, *factory = NULL;
     json_int_t seed = 1;
     json_t *fleet = NULL, *faults = NULL, *releases = NULL, *plan = NULL, *run = NULL,
-           *expect = NULL;
-    if (json_unpack_ex(doc, &e, 0, "{s?s, s?s, s?I, s:s, s:s, s:o, s?o, s:o, s?o, s?o, s?o !}",
+           *expect = NULL, *move = NULL;
+    if (json_unpack_ex(doc, &e, 0, "{s?s, s?s, s?I, s:s, s:s, s:o, s?o, s:o, s?o, s?o, s?o, s?o !}",
                        "server", &server, "token", &token, "seed", &seed, "root", &root, "factory",
                        &factory, "fleet", &fleet, "faults", &faults, "releases", &releases, "plan",
-                       &plan, "run", &run, "expect", &expect) != 0)
+                       &plan, "run", &run, "expect", &expect, "move", &move) != 0)
         return bad(diag, "top level", &e);
     if (!copy_str(s->server, sizeof s->server, server) ||
         !copy_str(s->token, sizeof s->token, token) || !resolve(s, s->root, sizeof s->root, root) ||
@@ -316,6 +317,8 @@ static enum nb_err load_top(struct sim_scenario *s, json_t *doc, struct nb_diag 
         err = load_releases(s, releases, diag);
     if (err == NB_OK)
         err = load_run(s, plan, run, expect, diag);
+    if (err == NB_OK)
+        err = sim_move_load(s, move, diag);
     return err;
 }
 
@@ -333,4 +336,14 @@ enum nb_err sim_scenario_load(const char *path, struct sim_scenario *out, struct
     if (err == NB_OK)
         *out = s;
     return err;
+}
+
+bool sim_scenario_str(char *dst, size_t cap, const char *src)
+{
+    return copy_str(dst, cap, src);
+}
+
+bool sim_scenario_path(const struct sim_scenario *s, char *dst, size_t cap, const char *path)
+{
+    return resolve(s, dst, cap, path);
 }

@@ -20,6 +20,7 @@
 #define SIM_MAX_RELEASES 4
 #define SIM_MAX_ONLINE 4          /* online patterns of a fleet */
 #define SIM_ROLLOUT_SPEC_MAX 8192 /* the plan's rollout spec, as JSON text */
+#define SIM_MAX_CHAIN 4           /* roots published in one move */
 
 struct sim_hw_class {
     char name[SIM_NAME_MAX + 1];
@@ -52,6 +53,24 @@ struct sim_online {
     double online_p;         /* intermittent; 0 with an offline period */
     uint64_t offline_from_s; /* offline period, from the plan's start */
     uint64_t offline_for_s;  /* 0: intermittent */
+};
+
+/* Moving the fleet to a new server (sim/move.c): the chain published on
+ * the old server, the new server's management access, the switch of the
+ * old address to a stranger. */
+struct sim_move_plan {
+    bool enabled;
+    char server[SIM_PATH_MAX + 1]; /* the new server, as the chain's last root lists it */
+    char token[SIM_NAME_MAX * 2 + 1];
+    char chain[SIM_MAX_CHAIN][SIM_PATH_MAX + 1]; /* root files, v2 first */
+    size_t n_chain;
+    double offline;  /* share of the fleet powered off until after the switch */
+    double walk_cut; /* probability a device's power is cut during its walk */
+    char switch_command[SIM_PATH_MAX + 1]; /* run by /bin/sh: old server off, stranger on */
+    bool stranger;                         /* a stranger serves the old address after the switch */
+    char stranger_token[SIM_NAME_MAX * 2 + 1];
+    size_t stranger_release;             /* the release it deploys to the fleet */
+    char devices_file[SIM_PATH_MAX + 1]; /* "": none; else one JSON line per device */
 };
 
 struct sim_scenario {
@@ -104,11 +123,18 @@ struct sim_scenario {
     /* expect */
     uint32_t expect_bricked_max;
     double expect_updated_min; /* fraction of the fleet */
+    struct sim_move_plan move;
 };
 
 /* Loads path into *out. NB_EPARSE (diag: the field) for a bad scenario,
  * NB_EIO when the file cannot be read. */
 NB_MUST_CHECK enum nb_err sim_scenario_load(const char *path, struct sim_scenario *out,
                                             struct nb_diag *diag);
+
+/* src (NULL: "") copied into dst; false when it does not fit. */
+bool sim_scenario_str(char *dst, size_t cap, const char *src);
+/* path resolved against the scenario's directory (absolute: as it is)
+ * into dst; false when it does not fit or is empty. */
+bool sim_scenario_path(const struct sim_scenario *s, char *dst, size_t cap, const char *path);
 
 #endif
