@@ -63,47 +63,53 @@ void sim_rollout_refresh(struct sim_rollout *ro)
         read_view(ro, &ro->rollback);
 }
 
-/* The engine's rollback of the aborted main rollout, when its spec asked
- * for one: the rollout named rollback-of-ID (GET /api/v1/rollouts) whose
- * spec.rollback_of is ID. The engine starts it in the tick that aborts,
- * so it exists by now or was refused (the server logs why). */
-static void find_rollback(struct sim_rollout *ro, double now_s)
+/* The id of the rollout named name in GET /api/v1/rollouts, or 0. */
+static int64_t rollout_named(struct sim_rollout *ro, const char *name)
 {
-    json_t *spec = json_object_get(ro->main.last, "spec");
-    json_t *want = json_object_get(spec, "auto_rollback");
-    if (strcmp(ro->main.state, "aborted") != 0 || want == NULL || json_is_false(want))
-        return;
-    char name[40];
     struct nb_diag diag = {{0}};
-    (void)snprintf(name, sizeof name, "rollback-of-%lld", (long long)ro->main.id);
     json_t *o = sim_mgmt_json(ro->net, "GET", "/api/v1/rollouts", ro->token, NULL, 200, &diag);
     json_t *item;
     size_t i;
+    int64_t id = 0;
+    if (o == NULL)
+        fprintf(stderr, "\nsim: listing rollouts: %s\n", diag.msg);
     json_array_foreach(json_object_get(o, "rollouts"), i, item)
     {
         const char *n = json_string_value(json_object_get(item, "name"));
         if (n != NULL && strcmp(n, name) == 0)
-            ro->rollback.id = (int64_t)json_integer_value(json_object_get(item, "id"));
+            id = (int64_t)json_integer_value(json_object_get(item, "id"));
     }
-    if (o == NULL)
-        fprintf(stderr, "\nsim: listing rollouts: %s\n", diag.msg);
     json_decref(o);
-    if (ro->rollback.id <= 0) {
+    return id > 0 ? id : 0;
+}
+
+/* The engine's rollback of the aborted main rollout, when its spec asked
+ * for one: the rollout named rollback-of-ID whose spec.rollback_of is ID.
+ * The engine starts it in the tick that aborts, so it exists by now or was
+ * refused (the server logs why). */
+static void find_rollback(struct sim_rollout *ro, double now_s)
+{
+    json_t *want = json_object_get(json_object_get(ro->main.last, "spec"), "auto_rollback");
+    if (strcmp(ro->main.state, "aborted") != 0 || want == NULL || json_is_false(want))
+        return;
+    char name[40];
+    (void)snprintf(name, sizeof name, "rollback-of-%lld", (long long)ro->main.id);
+    ro->rollback.id = rollout_named(ro, name);
+    if (ro->rollback.id == 0) {
         fprintf(stderr,
                 "\nsim: rollout %lld aborted without its automatic rollback (see the "
                 "server's log)\n",
                 (long long)ro->main.id);
-        ro->rollback.id = 0;
         return;
     }
     read_view(ro, &ro->rollback);
-    spec = json_object_get(ro->rollback.last, "spec");
+    json_t *spec = json_object_get(ro->rollback.last, "spec");
     if (json_integer_value(json_object_get(spec, "rollback_of")) != ro->main.id) {
         fprintf(stderr, "\nsim: rollout %lld is named %s but is no rollback of it\n",
                 (long long)ro->rollback.id, name);
         json_decref(ro->rollback.last);
         memset(&ro->rollback, 0, sizeof ro->rollback);
-        ro->rollback.stopped_s = -1;
+        ro->rollback.started_s = ro->rollback.stopped_s = -1;
         return;
     }
     ro->rollback.started_s = now_s;
