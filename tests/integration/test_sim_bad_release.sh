@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The bad-release scenario (sim/scenarios/bad-release.json) at reduced size:
-# 300 simulated devices (the first wave 20 % of them, a soak of 2 h), 10 % of them on
+# 300 simulated devices (the first wave 20 % of them, a soak of 1 h), 10 % of them on
 # hardware revision r2, where the new release fails its health check. The
 # rollout runs on the server's virtual clock (--clock-file), its engine
 # ticked by nobrick-sim, with auto_rollback. From the summary: the gates
@@ -31,7 +31,7 @@ run_sim() {
     rm -rf server.db* data clock
     start_server --clock-file "$work/clock"
     admin_token
-    jq ".fleet.count = 300 | .plan.rollout.waves[0] = {\"percent\": 20} | .plan.rollout.soak_s = 7200
+    jq ".fleet.count = 300 | .plan.rollout.waves[0] = {\"percent\": 20} | .plan.rollout.soak_s = 3600
         | $1" "$src" >scenario.json
     rc=0
     "$sim_bin" scenario.json --server "$base" --token "$adm" --clock-file "$work/clock" \
