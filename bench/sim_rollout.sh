@@ -6,7 +6,9 @@
 # and database. Prints a markdown block for bench/RESULTS.md: what each
 # scenario ended with (the rollout's state and wave, devices reached,
 # updated, rolled back, bricked), traffic, virtual time to 50/90/99 %
-# updated, and the wall time and peak RSS of the simulator.
+# updated, and the wall time and peak RSS of the simulator; for
+# bad-release also the engine's automatic rollback (its state, devices
+# taken back to the previous release, devices left on the bad one).
 #
 # Usage: bench/sim_rollout.sh [WORK_DIR]   (default: a temporary directory, removed)
 # Environment: BENCH_BUILD (build/bench), BENCH_DEVICES (10000), BENCH_SCENARIOS
@@ -41,6 +43,7 @@ bundle() { # bundle OUT VERSION COUNTER SEED: 200,000 incompressible bytes
     --hw-class thermo --key rel.key --frame-size 16384 --out "$1" >/dev/null
 }
 bundle factory.nbb 1.0.0 1 one
+bundle previous.nbb 1.0.1 2 one # the factory image re-signed with the update's counter
 bundle update.nbb 1.1.0 2 two
 
 # run NAME POLL_S: a fresh server on a fresh clock file, the scenario at
@@ -99,4 +102,12 @@ for name in $scenarios; do
     + "; stopped after " + ((.timing.rollout_stopped_s // 0) / 3600 | floor | tostring) + " virtual h"
     + "; offline devices " + (.online.offline | tostring) + ", unreached at the end " + (.unreached | tostring)
     + "; expectations " + (if .expectations_met then "met" else "NOT met" end)' "$name.json")"
+  jq -r 'select(.rollback != null) | "- \(.rollout.name): automatic rollback \(.rollback.name)"
+    + " to \(.rollback.release_version): \(.rollback.state) (\(.rollback.reason)), started after"
+    + " \(.timing.rollback_started_s / 3600 * 10 | round / 10) and stopped after"
+    + " \(.timing.rollback_stopped_s // 0 | . / 3600 * 10 | round / 10) virtual h;"
+    + " devices per wave \([.rollback.waves[].targeted]), succeeded"
+    + " \([.rollback.waves[].succeeded] | add); \(.reverted) of the \(.updated) that committed"
+    + " \(.target_version) back on \(.rollback.release_version); versions at the end"
+    + " \(.versions | to_entries | map("\(.key): \(.value)") | join(", "))"' "$name.json"
 done

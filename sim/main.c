@@ -77,15 +77,16 @@ static bool all_settled(const struct sim_run *r)
     return r->settled >= r->fleet->n;
 }
 
-/* A rollout's run ends once it stopped running and the devices it reached
- * settled; once completed, when every device settled (devices that were
- * offline come back and catch up). */
+/* A rollout's run ends once it stopped running (and its automatic
+ * rollback, if any, is done) and the devices it reached settled; once
+ * completed, when every device settled (devices that were offline come
+ * back and catch up). */
 static bool plan_done(const struct sim_run *r)
 {
     const struct sim_rollout *ro = r->tick_ctx;
     if (ro == NULL)
         return all_settled(r);
-    if (!sim_rollout_stopped(ro))
+    if (!sim_rollout_done(ro))
         return false;
     return sim_rollout_completed(ro) ? all_settled(r) : r->settled_reached >= r->reached;
 }
@@ -150,14 +151,13 @@ static int write_summary(const struct sim_run *r, const struct opts *o, const st
     bool ok = false;
     json_t *counts =
         deps->n > 0 ? sim_mgmt_counts_sum(r->net, r->sc->token, deps->id, deps->n) : NULL;
-    if (ro->id > 0)
+    if (ro->main.id > 0)
         sim_rollout_refresh(ro);
-    json_t *s = sim_report_summary(r, deps->n > 0 ? deps->id[0] : 0, counts, ro->last, &ok);
+    json_t *s = sim_report_summary(r, deps->n > 0 ? deps->id[0] : 0, counts, ro->main.last, &ok);
     if (s != NULL)
         json_object_set_new(s, "deployments", json_integer((json_int_t)deps->n));
-    if (s != NULL && ro->id > 0)
-        json_object_set_new(json_object_get(s, "timing"), "rollout_stopped_s",
-                            ro->stopped_s >= 0 ? json_real(ro->stopped_s) : json_null());
+    if (s != NULL && ro->main.id > 0)
+        sim_rollout_summary(ro, s);
     json_decref(counts);
     int rc = s == NULL            ? -1
              : o->summary != NULL ? json_dump_file(s, o->summary, JSON_INDENT(2) | JSON_SORT_KEYS)

@@ -94,8 +94,11 @@ static json_t *memory(const struct sim_run *r)
                      (json_int_t)(dev_bytes / (r->fleet->n ? r->fleet->n : 1)));
 }
 
-/* Versions and states found on the devices' flash; counts[] by outcome. */
-static json_t *versions(const struct sim_run *r, uint32_t counts[5], uint32_t *unreached)
+/* Versions and states found on the devices' flash; counts[] by outcome;
+ * reverted: devices that committed the target and boot another version now
+ * (a rollback took them back). */
+static json_t *versions(const struct sim_run *r, uint32_t counts[5], uint32_t *unreached,
+                        uint32_t *reverted)
 {
     json_t *v = json_object();
     for (uint32_t i = 0; i < r->fleet->n; i++) {
@@ -103,8 +106,10 @@ static json_t *versions(const struct sim_run *r, uint32_t counts[5], uint32_t *u
         char version[NB_BOOTCTL_VERSION_MAX + 1];
         if (sim_device_probe(r->fleet, d, version) != NB_OK)
             d->outcome = SIM_BRICKED;
-        else
+        else {
             bump(v, version);
+            *reverted += d->outcome == SIM_UPDATED && strcmp(version, r->target) != 0;
+        }
         counts[d->outcome]++;
         *unreached += d->outcome == SIM_PENDING && !d->reached;
     }
@@ -157,11 +162,11 @@ static void add_load(const struct sim_run *r, json_t *s, uint64_t end_wall_ms)
 json_t *sim_report_summary(const struct sim_run *r, int64_t deployment_id, json_t *server_counts,
                            json_t *rollout, bool *ok)
 {
-    uint32_t counts[5] = {0}, unreached = 0;
+    uint32_t counts[5] = {0}, unreached = 0, reverted = 0;
     struct sim_net_stats st;
     const struct sim_fleet *f = r->fleet;
     uint64_t end_wall_ms = sim_run_wall_ms(r); /* before the probes, which boot every device */
-    json_t *v = versions(r, counts, &unreached);
+    json_t *v = versions(r, counts, &unreached, &reverted);
     json_t *states = json_object();
     for (int i = 0; i < 5; i++)
         json_object_set_new(states, outcome_names[i], json_integer(counts[i]));
@@ -189,6 +194,7 @@ json_t *sim_report_summary(const struct sim_run *r, int64_t deployment_id, json_
         add_load(r, s, end_wall_ms);
         json_object_set_new(s, "expectations_met", json_boolean(*ok));
         json_object_set_new(s, "reached", json_integer(r->reached));
+        json_object_set_new(s, "reverted", json_integer(reverted));
         json_object_set_new(s, "online", online(r));
         json_object_set_new(s, "rollout", rollout != NULL ? json_incref(rollout) : json_null());
         json_t *faults = json_object_get(s, "faults"), *traffic = json_object_get(s, "traffic");

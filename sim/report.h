@@ -2,7 +2,8 @@
  * runs, and the JSON summary at the end (docs/simulator.md "The summary"):
  * devices per version and per state, bricked (the bootloader policy run on
  * a copy of each device's flash finds nothing bootable: must be 0),
- * failed, rolled back, unreached, requests and bytes, frames fetched
+ * failed, rolled back, reverted (committed, then taken back by a
+ * rollback), unreached, requests and bytes, frames fetched
  * again, power cuts, time to 50/90/99 % updated, memory. */
 #ifndef SIM_REPORT_H
 #define SIM_REPORT_H
