@@ -155,14 +155,6 @@ static void test_whole_answer_retried(void **state)
     assert_true(g.waits_ms[0] >= 2000 && g.waits_ms[0] <= 3000);
 }
 
-/* Flash operations (programs + erases) of the device so far. */
-static uint64_t flash_ops(struct ax_rig *g)
-{
-    struct nb_flash_sim_stats st;
-    nb_flash_sim_stats(g->d.sim, &st);
-    return st.programs + st.erases;
-}
-
 /* The power is cut at points spread over the frames' writes (torn on odd
  * ones). Frames installed before the cut are `done` (their progress
  * events); after the power-on, the first request starts at frame `done`,
@@ -171,15 +163,7 @@ static void test_power_cut_mid_run(void **state)
 {
     (void)state;
     struct ax_rig g;
-    struct ax_fake f = {.offer = true, .drop_frame = -1};
-    ax_rig_provision(&g);
-    nb_flash_sim_reset_stats(g.d.sim);
-    g.fetch_max = BUDGET;
-    ax_rig_agent(&g, true, true, NB_BOOTCTL_A);
-    assert_int_equal(ax_drive(&g, &f, true, 100).what, NB_AGENT_REBOOT);
-    uint64_t total = flash_ops(&g);
-    nb_agent_fini(&g.a);
-    dx_close(&g.d);
+    uint64_t total = ax_install_flash_ops(&g, BUDGET);
     int resumed = 0;
     for (uint64_t cut = total / 8; cut < total * 7 / 8; cut += total / 9) {
         struct ax_fake f1 = {.offer = true, .drop_frame = -1};

@@ -5,6 +5,7 @@
 #include "agent_fixture.h"
 
 #include <nobrick/encoding.h>
+#include <nobrick/flash_sim.h>
 #include <nobrick/journal.h>
 #include <nobrick/trust.h>
 
@@ -394,6 +395,21 @@ struct nb_agent_action ax_drive(struct ax_rig *g, struct ax_fake *f, bool health
     }
     fail_msg("the agent never stopped");
     return act;
+}
+
+uint64_t ax_install_flash_ops(struct ax_rig *g, uint32_t fetch_max)
+{
+    struct ax_fake f = {.offer = true, .drop_frame = -1};
+    struct nb_flash_sim_stats st;
+    ax_rig_provision(g);
+    nb_flash_sim_reset_stats(g->d.sim);
+    g->fetch_max = fetch_max;
+    ax_rig_agent(g, true, true, NB_BOOTCTL_A);
+    assert_int_equal(ax_drive(g, &f, true, 100).what, NB_AGENT_REBOOT);
+    nb_flash_sim_stats(g->d.sim, &st);
+    nb_agent_fini(&g->a);
+    dx_close(&g->d);
+    return st.programs + st.erases;
 }
 
 uint32_t ax_trusted_version(struct ax_rig *g)

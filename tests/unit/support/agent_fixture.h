@@ -132,6 +132,10 @@ void ax_rig_agent(struct ax_rig *g, bool once, bool running_known, enum nb_bootc
  * action. health_ok answers HEALTH. */
 struct nb_agent_action ax_drive(struct ax_rig *g, struct ax_fake *f, bool health_ok, int max_waits);
 
+/* The flash operations (programs + erases) of a whole online install on a
+ * factory device with budget fetch_max, up to the REBOOT (g is closed). */
+uint64_t ax_install_flash_ops(struct ax_rig *g, uint32_t fetch_max);
+
 /* Index of the first event of kind k from index from on, or -1. */
 int ax_ev_find(const struct ax_rig *g, enum nb_agent_event_kind k, int from);
 
