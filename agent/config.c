@@ -61,6 +61,7 @@ static const struct key keys[] = {
     {"backoff_min_s", K_U32, FIELD(backoff_min_s), 0},
     {"backoff_max_s", K_U32, FIELD(backoff_max_s), 0},
     {"timeout_s", K_U32, FIELD(timeout_s), 0},
+    {"fetch_max_bytes", K_U32, FIELD(fetch_max_bytes), 0},
     {"reboot_command", K_TEXT, TEXT(reboot_command)},
     {"install_policy", K_POLICY, FIELD(install_policy), 0},
     {"maintenance_window", K_WINDOW, FIELD(window_start_min), 0},
@@ -210,6 +211,7 @@ static void set_defaults(struct parser *p)
     c->backoff_min_s = 5;
     c->backoff_max_s = 600;
     c->timeout_s = 30;
+    c->fetch_max_bytes = NB_AGENT_FETCH_DEFAULT;
     c->install_policy = NB_AGENT_POLICY_AUTO;
     snprintf(c->control_socket, sizeof c->control_socket, "/run/nobrick/agent.sock");
 }
@@ -230,6 +232,11 @@ static enum nb_err check_online(const struct agent_config *c, struct nb_diag *di
         return nb_diag_set(diag, NB_EPARSE,
                            "%s: install_policy = window needs maintenance_window = HH:MM-HH:MM",
                            c->path);
+    if (c->fetch_max_bytes > NB_AGENT_FETCH_MAX)
+        return nb_diag_set(diag, NB_EPARSE,
+                           "%s: key 'fetch_max_bytes': %u is past %u bytes, the most one answer "
+                           "may hold; give a smaller budget (0: one frame a request)",
+                           c->path, (unsigned)c->fetch_max_bytes, (unsigned)NB_AGENT_FETCH_MAX);
     if (c->timeout_s == 0 || c->poll_interval_s == 0)
         return nb_diag_set(diag, NB_EPARSE, "%s: timeout_s and poll_interval_s must be positive",
                            c->path);

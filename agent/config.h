@@ -52,6 +52,7 @@ struct agent_config {
     uint32_t poll_jitter_s;
     uint32_t backoff_min_s, backoff_max_s; /* retry delays after a failure */
     uint32_t timeout_s;                    /* connect, and slower than 1 KiB/s for this long */
+    uint32_t fetch_max_bytes;              /* frames' stored bytes one Range request asks for */
     char reboot_command[AGENT_PATH_MAX];   /* empty: exit 5 and let the supervisor reboot */
     /* Users in the loop (docs/agent.md "The control socket"). */
     enum nb_agent_policy install_policy;
@@ -67,7 +68,8 @@ struct agent_config {
  * write_size 16, gold no, health_timeout_s 30, tries 3, booted_file
  * "booted", bootctl flash, uboot_env_config /etc/fw_env.config (refused
  * unless bootctl = uboot), poll_interval_s 900, poll_jitter_s 180, backoff_min_s
- * 5, backoff_max_s 600, timeout_s 30; flash, slot_size and hw_class are
+ * 5, backoff_max_s 600, timeout_s 30, fetch_max_bytes 65536 (at most
+ * NB_AGENT_FETCH_MAX); flash, slot_size and hw_class are
  * required; server must be an http:// or https:// URL. NB_ENOENT / NB_EIO
  * for the file, NB_EPARSE with diag "FILE:LINE: key 'K': why" otherwise.
  * *out is written only on success. */

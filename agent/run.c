@@ -216,6 +216,7 @@ static void agent_setup(struct run *r)
         .backoff_min_s = c->backoff_min_s,
         .backoff_max_s = c->backoff_max_s,
         .frame_retries = 3,
+        .fetch_max_bytes = c->fetch_max_bytes,
         .max_failures = r->once ? 6 : 0,
         .once = r->once,
         .running_known = r->booted_known,

@@ -106,7 +106,7 @@ jq -r '
   "| versions | \(.versions | to_entries | map("\(.key): \(.value)") | join(", ")) |",
   "| requests | \(.traffic.requests) |",
   "| bytes served | \(.traffic.bytes_served) |",
-  "| frames fetched / fetched again | \(.traffic.frames) / \(.traffic.frames_refetched) |",
+  "| frames written / frame requests / asked again | \(.traffic.frames) / \(.traffic.frame_requests) / \(.traffic.frame_refetches) |",
   "| answers cut mid-body / frames corrupted / answers dropped | \(.faults.answers_truncated) / \(.faults.frames_corrupted) / \(.faults.responses_dropped) |",
   "| power cuts armed / hit | \(.faults.power_cuts_armed) / \(.faults.power_cuts) |",
   "| check-ins answered / refused / failed | \(.checkins.ok) / \(.checkins.refused) / \(.checkins.failed) |",

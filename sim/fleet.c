@@ -344,6 +344,7 @@ static void start_core(struct sim_fleet *f, struct sim_device *d)
         .backoff_min_s = 10,
         .backoff_max_s = 600,
         .frame_retries = 3,
+        .fetch_max_bytes = NB_AGENT_FETCH_DEFAULT,
         .running_known = true,
         .running = d->running,
         .policy = NB_AGENT_POLICY_AUTO,

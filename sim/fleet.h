@@ -58,10 +58,11 @@ struct sim_device {
     uint32_t checkins, outcome_checkins; /* check-ins in total, and when the outcome came */
     bool cut_done;                       /* a power cut was armed for this install */
     bool in_flight;
-    bool checkin_pending;      /* the request in flight is a check-in */
-    bool settled;              /* counted in the run's settled devices */
-    bool reached;              /* an update was announced to it (deployment reached it) */
-    uint64_t last_frame_first; /* to count frames fetched again */
+    bool checkin_pending;     /* the request in flight is a check-in */
+    bool settled;             /* counted in the run's settled devices */
+    bool reached;             /* an update was announced to it (deployment reached it) */
+    bool frame_pending;       /* the request in flight fetches a run of frames */
+    uint64_t last_frame_last; /* the last byte the previous frame request asked for */
     uint64_t updated_at_ms;
     /* behaviour (behaviour.h, online.h) */
     uint8_t online;         /* index into the scenario's online patterns; SIM_ALWAYS_ONLINE */

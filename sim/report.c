@@ -173,7 +173,7 @@ json_t *sim_report_summary(const struct sim_run *r, int64_t deployment_id, json_
     sim_net_stats(r->net, &st);
     uint64_t virt_ms = sim_run_now_ms(r) - (f->clock.wall ? r->start_wall_ms : 0);
     json_t *s = json_pack(
-        "{s:I, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I},"
+        "{s:I, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
         " s:{s:I, s:I, s:I, s:I}, s:f, s:f, s:I, s:o?, s:o}",
         "devices", (json_int_t)f->n, "target_version", r->target, "versions", v, "states", states,
         "bricked", (json_int_t)counts[SIM_BRICKED], "failed", (json_int_t)counts[SIM_FAILED],
@@ -181,11 +181,12 @@ json_t *sim_report_summary(const struct sim_run *r, int64_t deployment_id, json_
         "updated", (json_int_t)counts[SIM_UPDATED], "timing", timing(r, counts[SIM_UPDATED]),
         "traffic", "requests", (json_int_t)st.requests, "transport_failures",
         (json_int_t)st.failures, "bytes_served", (json_int_t)st.bytes_down, "bytes_sent",
-        (json_int_t)st.bytes_up, "frames", (json_int_t)r->frames, "frames_refetched",
-        (json_int_t)r->frames_refetched, "faults", "power_cuts_armed", (json_int_t)r->cuts_armed,
-        "power_cuts", (json_int_t)f->power_cuts, "responses_dropped", (json_int_t)r->dropped,
-        "health_failures", (json_int_t)f->health_failures, "virtual_s", (double)virt_ms / 1000.0,
-        "wall_s", (double)sim_run_wall_ms(r) / 1000.0, "deployment_id", (json_int_t)deployment_id,
+        (json_int_t)st.bytes_up, "frames", (json_int_t)r->frames, "frame_requests",
+        (json_int_t)r->frame_requests, "frame_refetches", (json_int_t)r->frame_refetches, "faults",
+        "power_cuts_armed", (json_int_t)r->cuts_armed, "power_cuts", (json_int_t)f->power_cuts,
+        "responses_dropped", (json_int_t)r->dropped, "health_failures",
+        (json_int_t)f->health_failures, "virtual_s", (double)virt_ms / 1000.0, "wall_s",
+        (double)sim_run_wall_ms(r) / 1000.0, "deployment_id", (json_int_t)deployment_id,
         "server_counts", json_incref(server_counts), "memory", memory(r));
     double updated = f->n ? (double)counts[SIM_UPDATED] / f->n : 0;
     *ok = counts[SIM_BRICKED] <= r->sc->expect_bricked_max && updated >= r->sc->expect_updated_min;

@@ -100,8 +100,10 @@ static void on_event(void *ctx, const struct nb_agent_event *ev)
     struct sim_device *d = ctx;
     struct sim_run *r = d->driver;
     const struct sim_scenario *sc = r->sc;
+    /* One progress event per frame verified and written from an answer. */
+    r->frames += ev->kind == NB_AGENT_EV_PROGRESS && d->frame_pending;
     if (ev->kind == NB_AGENT_EV_AVAILABLE) {
-        d->last_frame_first = 0;
+        d->last_frame_last = 0;
         if (!d->reached) {
             r->reached++;
             r->settled_reached += d->settled;
@@ -166,11 +168,14 @@ static bool submit(struct sim_run *r, struct sim_device *d, const struct nb_agen
     }
     struct sim_net_opts opts;
     bool frame = q->range && strcmp(nb_agent_state_name(d->agent), "frame") == 0;
+    /* A frame request asks for a run of frames (fetch_max_bytes): it asks
+     * again when it starts inside the previous one's range. */
+    d->frame_pending = frame;
     if (frame) {
-        r->frames++;
-        if (d->last_frame_first != 0 && q->range_first <= d->last_frame_first)
-            r->frames_refetched++;
-        d->last_frame_first = q->range_first;
+        r->frame_requests++;
+        if (d->last_frame_last != 0 && q->range_first <= d->last_frame_last)
+            r->frame_refetches++;
+        d->last_frame_last = q->range_last;
     }
     d->checkin_pending = strcmp(nb_agent_state_name(d->agent), "check-in") == 0;
     d->server_pending = sim_move_server_of(r->sc, q->path);
@@ -246,6 +251,7 @@ static void on_done(void *ctx, void *owner, const struct nb_agent_response *resp
     }
     uint64_t slow_ms = sim_faults_delay_ms(r->sc, d, resp->err == NB_OK ? resp->body_len : 0);
     nb_agent_on_response(d->agent, resp);
+    d->frame_pending = false;
     /* What the answer wrote (a frame's sector) joins the shared store now,
      * not at the next reboot: a fleet downloading one release at once
      * holds its sectors once, not once per device. */

@@ -46,7 +46,11 @@ struct sim_run {
     uint32_t stopped;         /* cores that ended (DONE without a power cut) */
     uint32_t reached;         /* devices told of the update */
     uint32_t settled_reached; /* ... and settled */
-    uint64_t frames, frames_refetched, dropped, cuts_armed;
+    uint64_t frames;          /* frames verified and written from frame answers */
+    uint64_t frame_requests;  /* Range requests for a run of frames */
+    uint64_t
+        frame_refetches; /* ... starting inside the previous one (a lost answer, a refused frame) */
+    uint64_t dropped, cuts_armed;
     uint64_t offline_refusals; /* requests an unreachable device could not make */
     uint64_t checkins_ok, checkins_refused, checkins_failed; /* 200; 429 or 503; transport */
     bool quiet;

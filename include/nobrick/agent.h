@@ -20,7 +20,8 @@
  *   install    verify the director instruction (director.h), fetch the
  *              release envelope and frame table (one Range request), check
  *              them against the instruction, install engine begin/table,
- *              one Range request per frame not yet in the slot, finish
+ *              the frames not yet in the slot, a run of consecutive ones
+ *              per Range request (cfg.fetch_max_bytes), finish
  *   reboot     REBOOT; after it, start-up again
  * Transport failures, 5xx, 429 and 503 are retried after an exponential
  * back-off with a cap (Retry-After wins when the server gives one); a
@@ -63,6 +64,10 @@
 #define NB_AGENT_BODY_MAX 2048        /* a request body the core writes */
 #define NB_AGENT_JSON_MAX (16 * 1024) /* a JSON answer the core accepts (SECURITY.md 20) */
 #define NB_AGENT_RESULT_MAX 255       /* last_result of a check-in */
+/* Frames fetched in one Range request (nb_agent_config.fetch_max_bytes):
+ * the default budget, and the most a driver is asked to hold in one answer. */
+#define NB_AGENT_FETCH_DEFAULT (64u * 1024)
+#define NB_AGENT_FETCH_MAX (1024u * 1024)
 #define NB_AGENT_AUTH_TYPE "application/vnd.nobrick.device-auth"   /* login */
 #define NB_AGENT_ENROL_TYPE "application/vnd.nobrick.device-enrol" /* enrolment */
 
@@ -191,9 +196,12 @@ struct nb_agent_config {
     uint32_t poll_interval_s, poll_jitter_s; /* until the server says otherwise */
     uint32_t backoff_min_s, backoff_max_s;   /* retry delays: min * 2^n, capped */
     uint32_t frame_retries;                  /* a frame failing its hash is fetched again */
-    uint32_t max_failures; /* consecutive failed requests before DONE; 0 = retry forever */
-    bool once;             /* DONE instead of waiting for the next poll */
-    bool running_known;    /* what booted (the booted file): */
+    uint32_t fetch_max_bytes; /* stored bytes of consecutive frames one Range request asks
+                                 for (at most NB_AGENT_FETCH_MAX); 0, or less than a frame:
+                                 one frame a request */
+    uint32_t max_failures;    /* consecutive failed requests before DONE; 0 = retry forever */
+    bool once;                /* DONE instead of waiting for the next poll */
+    bool running_known;       /* what booted (the booted file): */
     enum nb_bootctl_slot_id running;
     enum nb_agent_policy policy;
     uint16_t window_start_min, window_end_min; /* window: minutes after 00:00 UTC; end < start
@@ -261,6 +269,8 @@ struct nb_agent {
     bool installing;
     uint32_t frame_attempts, reported_pct;
     uint64_t frames_len;
+    uint32_t batch_first, batch_count; /* the frames the Range request in flight asks for */
+    uint64_t batch_len;                /* their stored bytes */
     /* users in the loop (policy.c) */
     int phase;             /* enum nb_agent_phase */
     bool downloaded;       /* every frame is in the slot: the hold is before FINISH */

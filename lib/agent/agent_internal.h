@@ -18,7 +18,7 @@ enum nb__agent_state {
     NB__S_OWED,      /* the commit or rollback report the journal owes */
     NB__S_CHECKIN,   /* POST checkin */
     NB__S_META,      /* GET envelope + frame table */
-    NB__S_FRAME,     /* GET one frame */
+    NB__S_FRAME,     /* GET a run of consecutive frames */
     NB__S_FINISH,    /* read back and arm the trial */
     NB__S_REPORT,    /* POST a progress or failure report, then `after` */
     NB__S_HEALTH,    /* the driver runs the health checks */

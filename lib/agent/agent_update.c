@@ -1,10 +1,14 @@
 /* The agent core's install of one deployment: verify the director
  * instruction (director.h) before anything is fetched, fetch the release
  * envelope and frame table in one Range request and check them against the
- * instruction and the release role, then feed the install engine one Range
- * request per frame it still wants. A lost answer re-fetches only the frame
- * in flight; after a power cut the engine finds the frames already in the
- * slot, so only the envelope and table are fetched again. */
+ * instruction and the release role, then feed the install engine the frames
+ * it still wants: a run of consecutive frames stored back to back per Range
+ * request, up to cfg.fetch_max_bytes. Each frame of an answer is verified
+ * against its signed hash before it is written; a lost answer re-fetches
+ * the run in flight, a refused or cut frame is fetched again from itself
+ * (the frames before it are kept); after a power cut the engine finds the
+ * frames already in the slot, so only the envelope and table are fetched
+ * again. */
 #include "agent_internal.h"
 
 #include <nobrick/frames.h>
@@ -217,6 +221,37 @@ void nb__agent_on_meta(struct nb_agent *a, const struct nb_agent_response *r)
     progress_report(a, "downloading", NB__S_FRAME);
 }
 
+/* A frame's stored bytes lie inside the bundle (signed lengths, unsigned
+ * location: no wrap). */
+static bool frame_inside(const struct nb_agent *a, const struct nb_frame_entry *e)
+{
+    uint64_t first = a->frames_off + e->stored_off;
+    return first >= a->frames_off && e->stored_len != 0 && first <= a->bundle_size &&
+           e->stored_len <= a->bundle_size - first;
+}
+
+/* The run from frame index (entry e) that one request asks for: the next
+ * frames while each starts where the previous one ended and the run stays
+ * within the budget. One frame when the budget is 0 or below its size. */
+static void plan_run(struct nb_agent *a, uint32_t index, const struct nb_frame_entry *e)
+{
+    uint64_t budget =
+        a->cfg.fetch_max_bytes < NB_AGENT_FETCH_MAX ? a->cfg.fetch_max_bytes : NB_AGENT_FETCH_MAX;
+    uint64_t len = e->stored_len, end = e->stored_off + e->stored_len;
+    uint32_t n = 1;
+    for (uint32_t i = index + 1; i < a->install.rel.frame_count; i++, n++) {
+        struct nb_frame_entry next;
+        nb_frame_entry_get(a->env.table, i, &next);
+        if (next.stored_off != end || !frame_inside(a, &next) || len + next.stored_len > budget)
+            break;
+        len += next.stored_len;
+        end += next.stored_len;
+    }
+    a->batch_first = index;
+    a->batch_count = n;
+    a->batch_len = len;
+}
+
 bool nb__agent_build_frame(struct nb_agent *a, struct nb_agent_action *out)
 {
     uint32_t index = 0;
@@ -234,58 +269,81 @@ bool nb__agent_build_frame(struct nb_agent *a, struct nb_agent_action *out)
     if (nb__agent_need_login(a, NB__S_FRAME))
         return false;
     nb_frame_entry_get(a->env.table, index, &e);
-    /* Signed lengths, unsigned location: no wrap, nothing past the bundle. */
-    uint64_t first = a->frames_off + e.stored_off;
-    if (first < a->frames_off || e.stored_len == 0 || first > a->bundle_size ||
-        e.stored_len > a->bundle_size - first) {
+    if (!frame_inside(a, &e)) {
         struct nb_diag d;
         nb_diag_set(&d, NB_ELENGTH, "frame %u lies past the end of the bundle", (unsigned)index);
         nb__agent_fail_deployment(a, a->instr.deployment_id, NB_ELENGTH, &d);
         return false;
     }
-    nb__agent_request(out, "GET", a->url, a->token, NULL, 0, e.stored_len);
+    plan_run(a, index, &e);
+    uint64_t first = a->frames_off + e.stored_off;
+    nb__agent_request(out, "GET", a->url, a->token, NULL, 0, (size_t)a->batch_len);
     out->req.range = true;
     out->req.range_first = first;
-    out->req.range_last = first + e.stored_len - 1;
+    out->req.range_last = first + a->batch_len - 1;
     return true;
 }
 
 /* A frame that failed its signed hash (or decryption, or came short) is
  * fetched again, up to frame_retries times: a flaky path, not an attack,
- * is the common cause. */
-static void frame_refused(struct nb_agent *a, enum nb_err err, const struct nb_diag *diag)
+ * is the common cause. The next request starts at it. */
+static void frame_refused(struct nb_agent *a, uint32_t index, enum nb_err err,
+                          const struct nb_diag *diag)
 {
     if (++a->frame_attempts > a->cfg.frame_retries) {
         nb__agent_fail_deployment(a, a->instr.deployment_id, err, diag);
         return;
     }
-    nb__agent_log(a, "frame refused (%s: %s): fetching it again", nb_errname(err), diag->msg);
+    nb__agent_log(a, "frame %u refused (%s: %s): fetching it again", (unsigned)index,
+                  nb_errname(err), diag->msg);
     a->state = NB__S_FRAME;
+}
+
+/* Installs the run's frames from body, in order, each cut at its signed
+ * stored length; a short body gives the first incomplete frame what is
+ * left (the engine refuses it: NB_ETRUNCATED). False when a frame was
+ * refused or the flash failed (the state is then set). */
+static bool install_run(struct nb_agent *a, uint8_t *body, size_t body_len)
+{
+    struct nb_diag diag = {{0}};
+    size_t off = 0;
+    for (uint32_t k = 0; k < a->batch_count; k++) {
+        struct nb_frame_entry e;
+        uint32_t index = a->batch_first + k;
+        nb_frame_entry_get(a->env.table, index, &e);
+        size_t len = body_len - off < e.stored_len ? body_len - off : e.stored_len;
+        enum nb_err err = nb_install_frame(&a->install, index, body + off, len, &diag);
+        if (err != NB_OK) {
+            if (is_flash_error(err) || a->install.phase == NB_INSTALL_FAILED)
+                flash_failed(a, err, &diag);
+            else
+                frame_refused(a, index, err, &diag);
+            return false;
+        }
+        off += len;
+        a->frame_attempts = 0;
+        nb__agent_progress_event(a);
+    }
+    return true;
 }
 
 void nb__agent_on_frame(struct nb_agent *a, const struct nb_agent_response *r)
 {
-    struct nb_diag diag = {{0}};
     uint32_t index = 0;
     if (nb__agent_common_failure(a, r, NB__S_FRAME) || gone(a, r))
         return;
-    if (r->status != 206 || !nb_install_want(&a->install, &index)) {
+    /* A 200 (the whole bundle) or an answer longer than the range: not
+     * what was asked; a short one is handled frame by frame. */
+    if (r->status != 206 || r->body_len > a->batch_len || !nb_install_want(&a->install, &index) ||
+        index != a->batch_first) {
         struct nb_agent_response bad = *r;
         bad.status = 502;
         nb__agent_retry(a, &bad, NB__S_FRAME);
         return;
     }
     a->failures = 0;
-    enum nb_err err = nb_install_frame(&a->install, index, r->body, r->body_len, &diag);
-    if (err != NB_OK) {
-        if (is_flash_error(err) || a->install.phase == NB_INSTALL_FAILED)
-            flash_failed(a, err, &diag);
-        else
-            frame_refused(a, err, &diag);
+    if (!install_run(a, r->body, r->body_len))
         return;
-    }
-    a->frame_attempts = 0;
-    nb__agent_progress_event(a);
     uint32_t done = 0, total = 0;
     nb_install_progress(&a->install, &done, &total);
     uint32_t pct = total == 0 ? 100 : (uint32_t)((uint64_t)done * 100 / total);

@@ -2,11 +2,11 @@
 # The online agent when things break, through the real programs: the server
 # (127.0.0.1, temporary SQLite database), `nobrick-agent run --once` on
 # simulated devices and, between them, the loopback proxy http_proxy.py.
-#   1. the server killed (SIGKILL) in the middle of a frame and restarted on
-#      the same database: nothing lost, the download resumes, no verified
-#      frame is fetched twice;
-#   2. the connection cut in the middle of frames: that frame is fetched
-#      again by Range, no other twice;
+#   1. the server killed (SIGKILL) in the middle of a run of frames and
+#      restarted on the same database: nothing lost, the download resumes,
+#      no verified frame is fetched twice;
+#   2. the connection cut in the middle of runs: that run is fetched again
+#      by Range, no other twice;
 #   3. power cuts (and torn writes) spread over the install and over the
 #      commit: a verified image boots, re-running finishes, the deployment
 #      succeeds;
@@ -21,36 +21,54 @@ frames=$(sed -nE 's/.*, ([0-9]+) frames of.*/\1/p' big.nbb.out)
 [ "$frames" -eq 128 ] && ok || bad "big bundle: $frames frames"
 upload big.nbb
 rel_big=$rel
+# The agent fetches runs of consecutive frames, up to fetch_max_bytes (64 KiB
+# by default) a Range request. The image is random, so every frame is stored
+# in the same number of bytes: runs of `per` frames, `runs` requests.
+bundle_len=$(stat -c %s big.nbb)
+frames_len=$(od -An -tu8 -j20 -N8 big.nbb | tr -d ' ')
+frames_at=$((bundle_len - frames_len))
+stored=$((frames_len / frames))
+per=$((65536 / stored))
+runs=$(((frames + per - 1) / per))
+[ $((stored * frames)) -eq "$frames_len" ] && [ "$per" -eq 3 ] && [ "$runs" -eq 43 ] && ok ||
+    bad "big bundle: $frames_len bytes of frames, $stored each, runs of $per: $runs requests"
 
 # frame_fetches: the ranged GETs of the bundle in the proxy log after the
 # first (the envelope and frame table), as "RANGE OUTCOME" lines.
 frame_fetches() { grep -E 'GET /api/v1/device/releases/[0-9]+/bundle [0-9]' proxy/log | tail -n +2 | cut -d' ' -f4-; }
-# no_frame_twice WHAT: every frame was relayed whole exactly once.
+# no_frame_twice WHAT: every frame was relayed whole exactly once: the
+# answers relayed whole are `runs` ranges of at most 64 KiB that tile the
+# frames area, none twice.
 no_frame_twice() {
-    local whole distinct meta
+    local whole distinct meta tiled
     whole=$(frame_fetches | grep -c ' ok 206$' || true)
     distinct=$(frame_fetches | grep ' ok 206$' | cut -d' ' -f1 | sort -u | wc -l)
     meta=$(grep -cE 'GET /api/v1/device/releases/[0-9]+/bundle [0-9]+-[0-9]+ ok' proxy/log || true)
-    [ "$whole" -eq "$frames" ] && [ "$distinct" -eq "$frames" ] && ok ||
-        bad "$1: $whole whole frame fetches of $distinct frames, want $frames of $frames"
-    [ "$meta" -eq $((frames + 1)) ] && ok || bad "$1: $meta successful ranged GETs, want $((frames + 1))"
+    [ "$whole" -eq "$runs" ] && [ "$distinct" -eq "$runs" ] && ok ||
+        bad "$1: $whole whole run fetches of $distinct runs, want $runs of $runs"
+    [ "$meta" -eq $((runs + 1)) ] && ok || bad "$1: $meta successful ranged GETs, want $((runs + 1))"
+    tiled=$(frame_fetches | grep ' ok 206$' | cut -d' ' -f1 | tr '-' ' ' | sort -n |
+        awk -v at="$frames_at" -v end=$((bundle_len - 1)) '
+            $1 != at || $2 - $1 + 1 > 65536 { bad = 1 } { at = $2 + 1 }
+            END { print (bad || at != end + 1) ? "no" : "yes" }')
+    [ "$tiled" = yes ] && ok || bad "$1: the runs relayed whole do not tile the frames area"
 }
 
 # --- 1. the server killed mid-download, restarted on the same database ------------------
 add_device dk "$purl" v1.nbb 2621440
 deploy "\"device_id\":\"${id[dk]}\""
 dep_k=$dep
-proxy_upstream "hold 40 5000" # the 39th frame: 5000 bytes of it, then the line goes dead
+proxy_upstream "hold 40 5000" # the 39th run: 5000 bytes of it, then the line goes dead
 "$agent_bin" -c dk/agent.conf run --once >dk.out 2>&1 &
 agent_pid=$!
-wait_log ' hold 206 5000$' || bad "the download never reached frame 39: $(tail -n 3 proxy/log)"
+wait_log ' hold 206 5000$' || bad "the download never reached run 39: $(tail -n 3 proxy/log)"
 held=$(grep ' hold 206 ' proxy/log | cut -d' ' -f4)
 [ "$(assignment "$dep_k" dk)" = downloading ] && ok || bad "before the kill: not downloading"
 kill -KILL "$server_pid"
 wait "$server_pid" 2>/dev/null || true
 server_pid=
 touch proxy/release
-wait_log "bundle $held upstream-down" || bad "the agent did not retry frame 39 while the server was down"
+wait_log "bundle $held upstream-down" || bad "the agent did not retry run 39 while the server was down"
 start_server --poll-interval 1 --poll-jitter 0 # same database and data directory, new port
 proxy_upstream
 rc=0
@@ -59,7 +77,7 @@ agent_pid=
 [ "$rc" -eq 5 ] && grep -q "installed 2.0.0 into slot B" dk.out && ok ||
     bad "run across the restart: exit $rc: $(tail -n 5 dk.out)"
 no_frame_twice "server restart"
-[ "$(frame_fetches | grep -c "^$held ")" -ge 3 ] && ok || bad "frame 39 was not held, refused, then fetched"
+[ "$(frame_fetches | grep -c "^$held ")" -ge 3 ] && ok || bad "run 39 was not held, refused, then fetched"
 # No state lost: the device token survived the restart (no new login), the
 # reports sent before the kill are kept, the assignment moved on.
 ! sed -n "/ hold 206 /,\$p" proxy/log | grep -qE '/device/(token|challenge|enrol) ' && ok ||
@@ -78,12 +96,15 @@ start_proxy
 add_device dn "$purl" v1.nbb 2621440
 deploy "\"device_id\":\"${id[dn]}\""
 dep_n=$dep
-proxy_upstream "cut 10 8000" "cut 70 1" "cut 131 16000" # mid-frame, at its start, the last one
+# Ranged GETs: the envelope and table, then 43 runs; with the two cuts
+# before it fetched again, the last run is the 46th. A cut connection loses
+# the whole run (the transport keeps no partial answer): it is fetched again.
+proxy_upstream "cut 10 8000" "cut 25 1" "cut 46 16000" # mid-run, at its start, the last one
 run_agent dn
 [ "$rc" -eq 5 ] && ok || bad "run with cut connections: exit $rc: $(tail -n 5 <<<"$out")"
 [ "$(grep -c ' cut 206 ' proxy/log)" -eq 3 ] && ok || bad "not 3 cuts: $(grep -c ' cut ' proxy/log)"
 for r in $(grep ' cut 206 ' proxy/log | cut -d' ' -f4); do
-    [ "$(frame_fetches | grep -c "^$r ok 206$")" -eq 1 ] && ok || bad "cut frame $r not fetched again once"
+    [ "$(frame_fetches | grep -c "^$r ok 206$")" -eq 1 ] && ok || bad "cut run $r not fetched again once"
 done
 no_frame_twice "network cut"
 grep -q "frame: .*retrying" <<<"$out" && ok || bad "the retries are not logged: $out"

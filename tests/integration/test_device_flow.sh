@@ -161,6 +161,12 @@ sed -i -e '/^bogus/d' -e 's/^tries = 3/tries = 9/' bad/agent.conf
 expect 1 "key 'tries': '9' is not a number in 1..7" agent bad install v3.nbb
 sed -i -e 's/^tries = 9/tries = 3/' -e 's/^flash_backend = sim/flash_backend = file/' \
     bad/agent.conf
+echo "fetch_max_bytes = 2000000" >>bad/agent.conf
+expect 1 "key 'fetch_max_bytes': 2000000 is past 1048576 bytes, the most one answer may hold" \
+    agent bad status
+sed -i -e 's/^fetch_max_bytes = .*/fetch_max_bytes = 64k/' bad/agent.conf
+expect 1 "key 'fetch_max_bytes': '64k' is not a number" agent bad status
+sed -i -e '/^fetch_max_bytes/d' bad/agent.conf
 expect 1 "power-cut options need the simulated flash" agent bad mark-good --cut-after-ops 1
 rm bad/booted
 expect 1 "the device has not booted \(no .*booted\): run nobrick-boot" agent bad mark-good

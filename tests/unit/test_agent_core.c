@@ -215,14 +215,6 @@ static void test_resume_after_lost_answer(void **state)
     dx_close(&g.d);
 }
 
-/* Flash operations (programs + erases) of the device so far. */
-static uint64_t flash_ops(struct ax_rig *g)
-{
-    struct nb_flash_sim_stats st;
-    nb_flash_sim_stats(g->d.sim, &st);
-    return st.programs + st.erases;
-}
-
 /* The power is cut at every flash operation of the online install (torn
  * on odd ones): the device boots the old image, and the next power-on's
  * agent finishes the job, fetching again only frames not already in B. */
@@ -230,14 +222,7 @@ static void test_power_cut_during_install(void **state)
 {
     (void)state;
     struct ax_rig g;
-    struct ax_fake f = {.offer = true, .drop_frame = -1};
-    ax_rig_provision(&g);
-    nb_flash_sim_reset_stats(g.d.sim);
-    ax_rig_agent(&g, true, true, NB_BOOTCTL_A);
-    assert_int_equal(ax_drive(&g, &f, true, 100).what, NB_AGENT_REBOOT);
-    uint64_t total = flash_ops(&g);
-    nb_agent_fini(&g.a);
-    dx_close(&g.d);
+    uint64_t total = ax_install_flash_ops(&g, 0);
     assert_true(total > 10);
     for (uint64_t cut = 0; cut < total; cut++) {
         struct nb_bootctl bc;

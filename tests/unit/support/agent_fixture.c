@@ -5,6 +5,7 @@
 #include "agent_fixture.h"
 
 #include <nobrick/encoding.h>
+#include <nobrick/flash_sim.h>
 #include <nobrick/journal.h>
 #include <nobrick/trust.h>
 
@@ -21,9 +22,9 @@
 #define TABLE_CAP (16u + 80u * 64)
 
 static struct ax_fleet fleet = {.factory = {"1.0.0", 1, 30000, 7, NULL}};
-static uint8_t image[AX_IMG_LEN];
+static uint8_t image[AX_BATCH_FRAMES * AX_FS];
 static uint8_t scratch[NB_ENVELOPE_SCRATCH_LEN], window[AX_FS], table[TABLE_CAP];
-static uint8_t resp_buf[64 * 1024];
+static uint8_t resp_buf[AX_BATCH_FRAMES * AX_FS];
 static struct nb_codec codec;
 static char device_pub_hex[65];
 
@@ -170,6 +171,9 @@ static void serve_range(struct ax_fake *f, const struct nb_agent_request *q,
     if (q->range_first == fleet.h.envelope_off) {
         f->meta_gets++;
     } else {
+        assert_true(f->frame_reqs < 128);
+        f->frame_first[f->frame_reqs] = q->range_first;
+        f->frame_last[f->frame_reqs++] = q->range_last;
         for (uint32_t i = 0; i < 64; i++) {
             struct nb_frame_entry e;
             bx_entry(&fleet.b, i, &e);
@@ -185,6 +189,18 @@ static void serve_range(struct ax_fake *f, const struct nb_agent_request *q,
     memcpy(resp_buf, fleet.b.data + q->range_first, n);
     r->status = 206;
     r->body_len = n;
+    if (f->whole_once && q->range_first != fleet.h.envelope_off) {
+        f->whole_once = false;
+        r->status = 200;
+    }
+    if (f->flip_at >= q->range_first && f->flip_at <= q->range_last) {
+        resp_buf[f->flip_at - q->range_first] ^= 0x10;
+        f->flip_at = 0;
+    }
+    if (f->cut_at > q->range_first && f->cut_at <= q->range_last) {
+        r->body_len = (size_t)(f->cut_at - q->range_first);
+        f->cut_at = 0;
+    }
 }
 
 /* The device signed PAE(type, "<x>:<y>") with its key (hex signature sig_hex). */
@@ -313,6 +329,7 @@ void ax_rig_agent(struct ax_rig *g, bool once, bool running_known, enum nb_bootc
                                   .backoff_min_s = 2,
                                   .backoff_max_s = 64,
                                   .frame_retries = 2,
+                                  .fetch_max_bytes = g->fetch_max,
                                   .once = once,
                                   .running_known = running_known,
                                   .running = running,
@@ -380,6 +397,21 @@ struct nb_agent_action ax_drive(struct ax_rig *g, struct ax_fake *f, bool health
     return act;
 }
 
+uint64_t ax_install_flash_ops(struct ax_rig *g, uint32_t fetch_max)
+{
+    struct ax_fake f = {.offer = true, .drop_frame = -1};
+    struct nb_flash_sim_stats st;
+    ax_rig_provision(g);
+    nb_flash_sim_reset_stats(g->d.sim);
+    g->fetch_max = fetch_max;
+    ax_rig_agent(g, true, true, NB_BOOTCTL_A);
+    assert_int_equal(ax_drive(g, &f, true, 100).what, NB_AGENT_REBOOT);
+    nb_flash_sim_stats(g->d.sim, &st);
+    nb_agent_fini(&g->a);
+    dx_close(&g->d);
+    return st.programs + st.erases;
+}
+
 uint32_t ax_trusted_version(struct ax_rig *g)
 {
     static uint8_t text[NB_TRUST_ROOT_MAX];
@@ -420,18 +452,30 @@ void ax_power_on(struct ax_rig *g, enum nb_bootctl_slot_id want, const char *ver
     assert_string_equal(br.version, version);
 }
 
-int ax_group_setup(void **state)
+static int group_setup(size_t img_len, bool compressible, enum nb_compression compression)
 {
-    (void)state;
-    struct bx_spec spec = {.frame_size = AX_FS, .compression = NB_COMPRESSION_ZSTD};
+    struct bx_spec spec = {.frame_size = AX_FS, .compression = compression};
     bx_world_init(&fleet.w);
     hex(fleet.w.device.ed_pub, 32, device_pub_hex);
-    bx_image(image, AX_IMG_LEN, 3, true);
-    assert_int_equal(nb_sha256(image, AX_IMG_LEN, fleet.image_sha), NB_OK);
-    bx_create(&fleet.w, image, AX_IMG_LEN, &spec, &fleet.b);
+    fleet.img_len = img_len;
+    bx_image(image, img_len, 3, compressible);
+    assert_int_equal(nb_sha256(image, img_len, fleet.image_sha), NB_OK);
+    bx_create(&fleet.w, image, img_len, &spec, &fleet.b);
     bx_header(&fleet.b, &fleet.h);
     assert_int_equal(nb_codec_init(&codec), NB_OK);
     return 0;
+}
+
+int ax_group_setup(void **state)
+{
+    (void)state;
+    return group_setup(AX_IMG_LEN, true, NB_COMPRESSION_ZSTD);
+}
+
+int ax_group_setup_batch(void **state)
+{
+    (void)state;
+    return group_setup(AX_BATCH_FRAMES * AX_FS, false, NB_COMPRESSION_NONE);
 }
 
 int ax_group_teardown(void **state)

@@ -1,5 +1,6 @@
 /* Test helpers for the agent core (lib/agent/): one signed bundle (1.2.3,
- * security counter 4, thermo-v3, a 40 KiB image in 4 KiB frames), a fake
+ * security counter 4, thermo-v3, a 40 KiB image in 4 KiB frames, or with
+ * ax_group_setup_batch a 256 KiB one in 64 frames stored as is), a fake
  * server that answers the device API from it, and a rig: a simulated
  * device with a virtual clock and seeded random, the core bound to it, and
  * a loop that drives the core against the fake server. Every helper fails
@@ -20,6 +21,7 @@
 #define AX_FS 4096u             /* frame size of the bundle */
 #define AX_IMG_LEN (40u * 1024) /* its image */
 #define AX_DEPLOYMENT 7         /* the deployment the fake server offers */
+#define AX_BATCH_FRAMES 64u     /* frames of the ax_group_setup_batch bundle */
 
 /* What ax_group_setup makes, shared by the tests of one binary. */
 struct ax_fleet {
@@ -28,12 +30,16 @@ struct ax_fleet {
     struct nb_bundle_header h;
     uint8_t image_sha[NB_SHA256_LEN];
     struct dx_image factory; /* slot A of a new device: 1.0.0 */
+    size_t img_len;          /* AX_IMG_LEN, or AX_BATCH_FRAMES * AX_FS */
 };
 
 const struct ax_fleet *ax_fleet(void);
 
 /* cmocka group setup and teardown: make and free the fleet. */
 int ax_group_setup(void **state);
+/* The same with a 64-frame image of random bytes stored as is: every frame
+ * is stored in exactly AX_FS bytes. */
+int ax_group_setup_batch(void **state);
 int ax_group_teardown(void **state);
 
 /* ---- the fake server ----------------------------------------------------- */
@@ -52,11 +58,16 @@ enum ax_tamper {
 struct ax_fake {
     bool offer;
     enum ax_tamper tamper;
-    int down;            /* the next N requests fail at the transport */
-    int busy;            /* the next N requests get 503 + Retry-After */
-    int drop_frame;      /* this frame's first fetch is lost (-1: none) */
-    bool stop_on_commit; /* stop offering once "committed" is reported */
-    int checkins, meta_gets, frame_gets[64];
+    int down;         /* the next N requests fail at the transport */
+    int busy;         /* the next N requests get 503 + Retry-After */
+    int drop_frame;   /* this frame's first fetch is lost (-1: none) */
+    uint64_t flip_at; /* bundle offset: one bit flipped in the first answer holding it (0: none) */
+    uint64_t cut_at;  /* bundle offset: the first answer holding it ends before it (0: none) */
+    bool whole_once;  /* the first frame request is answered 200, not 206 */
+    bool stop_on_commit;                        /* stop offering once "committed" is reported */
+    int checkins, meta_gets, frame_gets[64];    /* frame_gets: requests starting at frame i */
+    uint64_t frame_first[128], frame_last[128]; /* the Range of each frame request, in order */
+    int frame_reqs;
     char installed[64]; /* installed_version of the last check-in */
     char states[64][24], codes[64][24];
     int n_reports;
@@ -96,6 +107,7 @@ struct ax_rig {
     enum nb_agent_policy policy;
     uint16_t win_start, win_end;
     uint32_t reboot_delay_s;
+    uint32_t fetch_max;            /* nb_agent_config.fetch_max_bytes */
     struct nb_agent_event ev[256]; /* the events, in order (progress after the first 8 dropped) */
     int n_ev, n_progress;
     /* walk: the core walks the root chain in the trust store (root below,
@@ -119,6 +131,10 @@ void ax_rig_agent(struct ax_rig *g, bool once, bool running_known, enum nb_bootc
 /* Runs the core until REBOOT or DONE (or max_waits waits); returns the last
  * action. health_ok answers HEALTH. */
 struct nb_agent_action ax_drive(struct ax_rig *g, struct ax_fake *f, bool health_ok, int max_waits);
+
+/* The flash operations (programs + erases) of a whole online install on a
+ * factory device with budget fetch_max, up to the REBOOT (g is closed). */
+uint64_t ax_install_flash_ops(struct ax_rig *g, uint32_t fetch_max);
 
 /* Index of the first event of kind k from index from on, or -1. */
 int ax_ev_find(const struct ax_rig *g, enum nb_agent_event_kind k, int from);

@@ -22,7 +22,7 @@
 
 #define DX_SECTOR 4096u
 #define DX_WRITE 16u
-#define DX_SLOT_SIZE (64u * 1024)
+#define DX_SLOT_SIZE (256u * 1024)
 #define DX_META_SIZE (8u * 1024)
 
 /* One image and its signed release. */
