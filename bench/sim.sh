@@ -14,7 +14,10 @@
 #
 # Prints a markdown block for bench/RESULTS.md. Needs GNU time, jq, perl.
 # Environment: BENCH_BUILD (default build/bench), BENCH_WORK (a directory
-# kept after the run; default a temporary one, removed).
+# kept after the run; default a temporary one, removed), BENCH_RUN (a JSON
+# object merged into the scenario's "run", e.g. '{"inflight_step_ms": 0,
+# "max_wall_s": 600}' for the clock that stands still while anything is in
+# flight, stopped after 10 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -49,7 +52,8 @@ chunk_bundle factory.nbb factory.img 1.0.0 1 rel.key
 chunk_bundle update.nbb update.img 1.1.0 2 rel.key
 
 if [ "$mode" = power-and-chunks ]; then
-  jq --argjson n "${2:-120000}" '.fleet.count = $n' \
+  jq --argjson n "${2:-120000}" --argjson run "${BENCH_RUN:-{\}}" \
+    '.fleet.count = $n | .run += $run' \
     "$top/sim/scenarios/power-and-chunks.json" >scenario.json
   # Virtual time: a device's check-ins are seconds of real time apart, so
   # the server's minimum check-in interval would refuse most of them.
@@ -102,9 +106,10 @@ jq -r '
   "| wall time (s) | \(.wall_s) |",
   "| virtual time (s) | \(.virtual_s) |",
   "| bricked | \(.bricked) |",
+  "| time to 50 / 90 / 99 % updated (virtual s) | \(.timing.time_to_50_s) / \(.timing.time_to_90_s) / \(.timing.time_to_99_s) |",
   "| updated | \(.updated) (\(pct(.updated; .devices)) %) |",
   "| versions | \(.versions | to_entries | map("\(.key): \(.value)") | join(", ")) |",
-  "| requests | \(.traffic.requests) |",
+  "| requests | \(.traffic.requests) (\(.traffic.requests / .wall_s | floor) a second) |",
   "| bytes served | \(.traffic.bytes_served) |",
   "| frames written / frame requests / asked again | \(.traffic.frames) / \(.traffic.frame_requests) / \(.traffic.frame_refetches) |",
   "| answers cut mid-body / frames corrupted / answers dropped | \(.faults.answers_truncated) / \(.faults.frames_corrupted) / \(.faults.responses_dropped) |",

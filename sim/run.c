@@ -180,8 +180,14 @@ static bool submit(struct sim_run *r, struct sim_device *d, const struct nb_agen
     d->checkin_pending = strcmp(nb_agent_state_name(d->agent), "check-in") == 0;
     d->server_pending = sim_move_server_of(r->sc, q->path);
     sim_faults_request(r->sc, d, q, frame, d->checkin_pending, &opts);
-    if (sim_net_submit_with(r->net, q, d, &opts) != NB_OK)
+    uint64_t now = sim_run_now_ms(r);
+    if (!sim_inflight_add(&r->sent, now))
         return false;
+    if (sim_net_submit_with(r->net, q, d, &opts) != NB_OK) {
+        (void)sim_inflight_remove(&r->sent, now);
+        return false;
+    }
+    r->sent_at_ms[d->index] = now;
     d->in_flight = true;
     return true;
 }
@@ -232,6 +238,8 @@ static void on_done(void *ctx, void *owner, const struct nb_agent_response *resp
     struct sim_device *d = owner;
     struct nb_agent_response lost = {.err = NB_EIO};
     d->in_flight = false;
+    if (!sim_inflight_remove(&r->sent, r->sent_at_ms[d->index]) && r->fleet->verbose)
+        fprintf(stderr, "dev %u: an answer to no request in flight\n", (unsigned)d->index);
     if (r->sc->drop_response > 0 && sim_device_random(d) < r->sc->drop_response) {
         r->dropped++;
         resp = &lost;
@@ -273,19 +281,24 @@ enum nb_err sim_run_init(struct sim_run *r, struct sim_fleet *f, struct sim_net 
     r->net = net;
     r->heap = nb_calloc(f->n, sizeof *r->heap);
     r->ready = nb_calloc(f->n, sizeof *r->ready);
+    r->sent_at_ms = nb_calloc(f->n, sizeof *r->sent_at_ms);
     r->start_wall_ms = mono_ms();
     r->tick_at_ms = UINT64_MAX;
     r->tty = isatty(STDERR_FILENO) == 1;
     f->event = on_event;
     if (f->clock.wall)
         f->clock.now_ms = mono_ms();
-    return r->heap != NULL && r->ready != NULL ? NB_OK : NB_ENOMEM;
+    if (r->heap == NULL || r->ready == NULL || r->sent_at_ms == NULL)
+        return NB_ENOMEM;
+    return sim_inflight_init(&r->sent, f->n);
 }
 
 void sim_run_fini(struct sim_run *r)
 {
     nb_free(r->heap);
     nb_free(r->ready);
+    nb_free(r->sent_at_ms);
+    sim_inflight_fini(&r->sent);
 }
 
 void sim_run_boot(struct sim_run *r, struct sim_device *d)
@@ -324,6 +337,8 @@ void sim_run_boot_all(struct sim_run *r)
 void sim_run_set_now(struct sim_run *r, uint64_t now_ms)
 {
     struct sim_clock *c = &r->fleet->clock;
+    if (now_ms < c->now_ms)
+        now_ms = c->now_ms; /* never back: the server's tokens and soak times count on it */
     c->now_ms = now_ms;
     if (r->vclock != NULL)
         sim_vclock_set(r->vclock, c->unix_base_s + (int64_t)(now_ms / 1000));
@@ -335,18 +350,37 @@ void sim_run_start_plan(struct sim_run *r, const char *version)
     r->deploy_at_ms = sim_run_now_ms(r);
 }
 
-/* Devices whose wake-up has come become ready; in virtual time, with
- * nothing else to do, the clock first jumps to the soonest, or to the
- * plan's next tick if that comes first (which then runs). */
+/* Where virtual time may jump now (now itself: it may not move): to the
+ * soonest wake-up, or the plan's next tick if that comes first; with
+ * requests in flight only while the network has room (fewer than
+ * run.connections in flight or queued: else the devices wait for it), and
+ * no further than run.inflight_step_ms past the oldest one's sending, so
+ * that no request takes longer than that in virtual time. */
+static uint64_t jump_to(const struct sim_run *r)
+{
+    uint64_t now = r->fleet->clock.now_ms, to = r->heap[0].at_ms, oldest;
+    size_t busy = sim_net_in_flight(r->net);
+    if (r->tick_at_ms < to)
+        to = r->tick_at_ms;
+    if (busy >= r->sc->connections)
+        return now;
+    if (busy > 0 && !sim_inflight_oldest(&r->sent, &oldest))
+        return now; /* never: each request in flight has its send time */
+    if (busy > 0 && oldest + r->sc->inflight_step_ms < to)
+        to = oldest + r->sc->inflight_step_ms;
+    return to > now ? to : now;
+}
+
+/* Devices whose wake-up has come become ready; in virtual time, with no
+ * device ready, the clock first jumps (jump_to), and the plan's tick runs
+ * when its time has come. */
 static void wake(struct sim_run *r)
 {
     struct sim_fleet *f = r->fleet;
-    if (!f->clock.wall && r->n_ready == 0 && sim_net_in_flight(r->net) == 0 && r->n_heap > 0 &&
-        r->heap[0].at_ms > f->clock.now_ms) {
-        uint64_t to = r->heap[0].at_ms;
-        if (r->tick_at_ms < to)
-            to = r->tick_at_ms > f->clock.now_ms ? r->tick_at_ms : f->clock.now_ms;
-        sim_run_set_now(r, to);
+    if (!f->clock.wall && r->n_ready == 0 && r->n_heap > 0 && r->heap[0].at_ms > f->clock.now_ms) {
+        uint64_t to = jump_to(r);
+        if (to > f->clock.now_ms)
+            sim_run_set_now(r, to);
     }
     uint64_t now = sim_run_now_ms(r);
     if (f->clock.wall && r->n_ready == 0 && sim_net_in_flight(r->net) == 0 && r->n_heap > 0 &&
@@ -387,20 +421,29 @@ static void progress(struct sim_run *r)
     sim_report_progress(r, false);
 }
 
+static void drive_ready(struct sim_run *r)
+{
+    while (r->n_ready > 0) {
+        struct sim_device *d = ready_pop(r);
+        if (d->agent != NULL)
+            drive(r, d);
+        else if (d->down)
+            power_cycle(r, d);
+    }
+}
+
+/* The devices woken, the network's answers, then the devices answered, so
+ * that none is left ready when the clock may jump: with a busy network
+ * some answer nearly always comes in, and the clock would stand still. */
 bool sim_run_until(struct sim_run *r, bool (*until)(const struct sim_run *r))
 {
     while (!until(r)) {
         if (limits_reached(r) ||
             (r->n_ready == 0 && r->n_heap == 0 && sim_net_in_flight(r->net) == 0))
             return false;
-        while (r->n_ready > 0) {
-            struct sim_device *d = ready_pop(r);
-            if (d->agent != NULL)
-                drive(r, d);
-            else if (d->down)
-                power_cycle(r, d);
-        }
+        drive_ready(r);
         (void)sim_net_run(r->net, sim_net_in_flight(r->net) > 0 ? 50 : 0, on_done, r);
+        drive_ready(r);
         wake(r);
         progress(r);
     }

@@ -2,13 +2,17 @@
  * stepped from one thread; its HTTP requests go out through the multi
  * handle (net.h), its waits into a heap ordered by wake-up time, its
  * health checks and reboots are answered at once from the device's
- * declared behaviour. In virtual time, when nothing is in flight and no
- * device is ready, the clock jumps to the next wake-up: poll intervals and
- * back-offs cost no wall time. */
+ * declared behaviour. In virtual time, when no device is ready and the
+ * network has room (fewer than run.connections requests in flight or
+ * queued), the clock jumps to the next wake-up, no further than
+ * run.inflight_step_ms past the oldest request in flight: poll intervals
+ * and back-offs cost no wall time, a request a bounded slice of virtual
+ * time. */
 #ifndef SIM_RUN_H
 #define SIM_RUN_H
 
 #include "fleet.h"
+#include "inflight.h"
 #include "net.h"
 #include "vclock.h"
 
@@ -28,6 +32,8 @@ struct sim_run {
     size_t n_heap;
     uint32_t *ready; /* ring of devices to step now */
     size_t ready_head, n_ready;
+    struct sim_inflight sent; /* send times of the requests in flight */
+    uint64_t *sent_at_ms;     /* per device: when its request in flight was sent */
     uint64_t start_wall_ms;
     uint64_t boot_wall_ms; /* wall ms (since the start) when the fleet powered on */
     /* the deployment being followed */
@@ -71,7 +77,8 @@ void sim_run_boot(struct sim_run *r, struct sim_device *d);
  * online patterns apply from here. */
 void sim_run_start_plan(struct sim_run *r, const char *version);
 
-/* Moves virtual time to now_ms, and the server's clock with it. */
+/* Moves virtual time to now_ms (never back: an earlier time leaves it
+ * where it is), and the server's clock with it. */
 void sim_run_set_now(struct sim_run *r, uint64_t now_ms);
 
 /* Runs until until(r) is true (checked between events) or the scenario's

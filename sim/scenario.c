@@ -260,25 +260,30 @@ static enum nb_err load_run(struct sim_scenario *s, const json_t *plan, const js
 {
     json_error_t e;
     json_int_t max_v = 7 * 86400, max_w = 600, conns = 32, bricked = 0, ramp = 0;
+    json_int_t step = 1000;
     const char *mode = "virtual";
     s->expect_updated_min = 0;
     if (load_plan(s, plan, diag) != NB_OK)
         return NB_EPARSE;
-    if ((run != NULL && json_unpack_ex((json_t *)run, &e, 0, "{s?s, s?I, s?I, s?I, s?I !}", "mode",
-                                       &mode, "max_virtual_s", &max_v, "max_wall_s", &max_w,
-                                       "connections", &conns, "ramp_s", &ramp)) ||
+    if ((run != NULL &&
+         json_unpack_ex((json_t *)run, &e, 0, "{s?s, s?I, s?I, s?I, s?I, s?I !}", "mode", &mode,
+                        "max_virtual_s", &max_v, "max_wall_s", &max_w, "connections", &conns,
+                        "ramp_s", &ramp, "inflight_step_ms", &step)) ||
         (expect != NULL && json_unpack_ex((json_t *)expect, &e, 0, "{s?I, s?F !}", "bricked_max",
                                           &bricked, "updated_min", &s->expect_updated_min)))
         return bad(diag, "run or expect", &e);
     if (max_v < 1 || max_w < 1 || conns < 1 || conns > 65536 || ramp < 0 || ramp > 86400 ||
-        bricked < 0 || s->expect_updated_min < 0 || s->expect_updated_min > 1 ||
-        (strcmp(mode, "virtual") != 0 && strcmp(mode, "wall") != 0))
-        return bad(diag, "run (mode virtual|wall) or expect out of range", NULL);
+        step < 0 || step > SIM_INFLIGHT_STEP_MAX_MS || bricked < 0 || s->expect_updated_min < 0 ||
+        s->expect_updated_min > 1 || (strcmp(mode, "virtual") != 0 && strcmp(mode, "wall") != 0))
+        return bad(diag,
+                   "run (mode virtual|wall, inflight_step_ms 0..10000) or expect out of range",
+                   NULL);
     s->wall_clock = strcmp(mode, "wall") == 0;
     s->max_virtual_s = (uint64_t)max_v;
     s->max_wall_s = (uint32_t)max_w;
     s->connections = (uint32_t)conns;
     s->ramp_s = (uint32_t)ramp;
+    s->inflight_step_ms = (uint32_t)step;
     s->expect_bricked_max = (uint32_t)bricked;
     return NB_OK;
 }

@@ -21,6 +21,9 @@
 #define SIM_MAX_ONLINE 4          /* online patterns of a fleet */
 #define SIM_ROLLOUT_SPEC_MAX 8192 /* the plan's rollout spec, as JSON text */
 #define SIM_MAX_CHAIN 4           /* roots published in one move */
+/* run.inflight_step_ms at most: a login's challenge and answer, two
+ * requests, stay well inside the server's 60 s challenge lifetime */
+#define SIM_INFLIGHT_STEP_MAX_MS 10000
 
 struct sim_hw_class {
     char name[SIM_NAME_MAX + 1];
@@ -120,6 +123,9 @@ struct sim_scenario {
     uint32_t max_wall_s;    /* ... or this much real time */
     uint32_t connections;   /* concurrent HTTP connections */
     uint32_t ramp_s;        /* devices power on spread over this many seconds */
+    /* virtual ms the clock may run past the oldest request in flight (0:
+     * it stands still while anything is in flight) */
+    uint32_t inflight_step_ms;
     /* expect */
     uint32_t expect_bricked_max;
     double expect_updated_min; /* fraction of the fleet */

@@ -7,7 +7,8 @@
 # old or the new version, at least 99 % on the new; the faults did happen
 # (answers cut, frames corrupted and fetched again, power cuts); the
 # server agrees; at most `connections` curl handles existed. A scenario
-# whose fault probability is out of range is refused, naming the field.
+# whose fault probability or virtual-time step is out of range is refused,
+# naming the field.
 . "$(dirname "$0")/server_lib.sh"
 . "${NB_SRC:?NB_SRC must name the source directory}/sim/scenarios/chunks.sh"
 make_fleet
@@ -55,4 +56,10 @@ rc=0
 "$bin/nobrick-sim" bad.json --server "$base" --token "$adm" --quiet 2>bad.log >/dev/null || rc=$?
 [ "$rc" -eq 2 ] && grep -q "faults: truncate and corrupt in 0..0.5" bad.log && ok ||
     bad "out-of-range corrupt: exit $rc, $(cat bad.log)"
+# ... and so is a virtual-time step past the challenge's lifetime.
+jq '.run.inflight_step_ms = 20000' scenario.json >bad.json
+rc=0
+"$bin/nobrick-sim" bad.json --server "$base" --token "$adm" --quiet 2>bad.log >/dev/null || rc=$?
+[ "$rc" -eq 2 ] && grep -q "inflight_step_ms 0..10000" bad.log && ok ||
+    bad "out-of-range inflight_step_ms: exit $rc, $(cat bad.log)"
 finish
