@@ -98,7 +98,7 @@ struct run {
     struct nb_keyfile key;
     char pub_hex[2 * NB_ED25519_PUB_LEN + 1];
     struct agent_http *http;
-    uint8_t *scratch, *window, *table;
+    uint8_t *scratch, *window, *table, *envelope;
     size_t table_cap;
     struct nb_codec codec;
     struct agent_device dev;
@@ -179,8 +179,10 @@ static enum nb_err setup(struct run *r, struct nb_diag *diag)
     r->scratch = nb_malloc(NB_ENVELOPE_SCRATCH_LEN);
     r->window = nb_malloc(NB_FRAME_SIZE_MAX);
     r->table = nb_malloc(r->table_cap);
+    r->envelope = nb_malloc(NB_ENVELOPE_MAX);
     r->agent = nb_calloc(1, sizeof *r->agent);
-    if (r->scratch == NULL || r->window == NULL || r->table == NULL || r->agent == NULL)
+    if (r->scratch == NULL || r->window == NULL || r->table == NULL || r->envelope == NULL ||
+        r->agent == NULL)
         return NB_ENOMEM;
     err = nb_codec_init(&r->codec);
     if (err == NB_OK)
@@ -199,6 +201,7 @@ static void teardown(struct run *r)
     agent_http_close(r->http);
     nb_codec_fini(&r->codec);
     nb_free(r->agent);
+    nb_free(r->envelope);
     nb_free(r->table);
     nb_free(r->window);
     nb_free(r->scratch);
@@ -246,6 +249,8 @@ static void agent_setup(struct run *r)
         .table_cap = r->table_cap,
         .codec = &r->codec,
         .trust = &r->dev.trust,
+        .envelope = r->envelope,
+        .envelope_cap = NB_ENVELOPE_MAX,
         .root = &r->root,
     };
     nb_agent_init(r->agent, &ac, &env);

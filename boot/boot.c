@@ -7,6 +7,7 @@
  * policy is written to survive at any flash operation. */
 #include <nobrick/boot.h>
 #include <nobrick/crypto.h>
+#include <nobrick/envelope.h>
 #include <nobrick/release.h>
 #include <nobrick/root.h>
 #include <nobrick/slotmeta.h>
@@ -96,40 +97,55 @@ static enum nb_err hash_slot(const struct run *r, enum nb_bootctl_slot_id id, ui
 
 /* The record must say what the release signed: an unsigned field (the
  * MCUboot CVE-2024-32883 class) decides nothing. */
-static enum nb_err check_release(const struct run *r, enum nb_bootctl_slot_id id,
-                                 const struct nb_release *rel, struct nb_diag *diag)
+static enum nb_err check_release(const struct nb_boot_device *dev, const struct nb_bootctl *rec,
+                                 enum nb_bootctl_slot_id id, const struct nb_release *rel,
+                                 struct nb_diag *diag)
 {
-    const struct nb_bootctl_slot *s = &r->rec.slot[id];
-    if (rel->security_counter < r->rec.min_security_counter)
+    const struct nb_bootctl_slot *s = &rec->slot[id];
+    if (rel->security_counter < rec->min_security_counter)
         return nb_diag_set(diag, NB_EROLLBACK, "security counter %llu below the minimum %llu",
                            (unsigned long long)rel->security_counter,
-                           (unsigned long long)r->rec.min_security_counter);
+                           (unsigned long long)rec->min_security_counter);
     if (s->security_counter != rel->security_counter || s->image_size != rel->image_size ||
         strcmp(s->version, rel->version) != 0 ||
         !nb_ct_equal(s->sha256, rel->image_sha256, NB_SHA256_LEN))
         return nb_diag_set(diag, NB_EMISMATCH, "boot record disagrees with the signed release");
     /* A signed size past the slot would hash a neighbour's bytes. */
-    if (rel->image_size > r->dev->layout->slot[id].len)
+    if (rel->image_size > dev->layout->slot[id].len)
         return nb_diag_set(diag, NB_ELENGTH, "image of %llu bytes larger than the slot",
                            (unsigned long long)rel->image_size);
     return NB_OK;
+}
+
+enum nb_err nb_boot_check_slot(const struct nb_boot_device *dev, const struct nb_boot_bufs *bufs,
+                               const struct nb_root *root, const struct nb_bootctl *rec,
+                               enum nb_bootctl_slot_id id, struct nb_release *out,
+                               struct nb_diag *diag)
+{
+    size_t env_len = 0, table_len = 0;
+    if (bufs->scratch == NULL || bufs->scratch_len < NB_ENVELOPE_SCRATCH_LEN ||
+        bufs->envelope == NULL || bufs->envelope_cap < NB_ENVELOPE_MAX || id > NB_BOOTCTL_GOLD)
+        return nb_diag_set(diag, NB_EINVAL, "boot check: scratch or envelope buffer too small");
+    enum nb_err err = nb_slotmeta_read(dev->flash, dev->layout->meta[id], bufs->envelope,
+                                       bufs->envelope_cap, &env_len, NULL, 0, &table_len, diag);
+    if (err != NB_OK)
+        return err;
+    struct nb_release rel;
+    err = nb_release_verify(root, bufs->envelope, env_len, bufs->scratch, bufs->scratch_len, &rel,
+                            NULL, NULL, diag);
+    if (err == NB_OK)
+        err = check_release(dev, rec, id, &rel, diag);
+    if (err == NB_OK && out != NULL)
+        *out = rel;
+    return err;
 }
 
 /* Secure boot of one slot, in the order a port must keep: signature before
  * parse, counter and record before the (long) hash, the hash last. */
 static enum nb_err verify_slot(struct run *r, enum nb_bootctl_slot_id id, struct nb_diag *diag)
 {
-    const struct nb_boot_bufs *b = r->bufs;
-    size_t env_len = 0, table_len = 0;
-    enum nb_err err = nb_slotmeta_read(r->dev->flash, r->dev->layout->meta[id], b->envelope,
-                                       b->envelope_cap, &env_len, NULL, 0, &table_len, diag);
-    if (err != NB_OK)
-        return err;
     struct nb_release rel;
-    err = nb_release_verify(&r->root, b->envelope, env_len, b->scratch, b->scratch_len, &rel, NULL,
-                            NULL, diag);
-    if (err == NB_OK)
-        err = check_release(r, id, &rel, diag);
+    enum nb_err err = nb_boot_check_slot(r->dev, r->bufs, &r->root, &r->rec, id, &rel, diag);
     if (err != NB_OK)
         return err;
     uint8_t digest[NB_SHA256_LEN];
@@ -234,6 +250,20 @@ static size_t good_order(const struct nb_bootctl *rec, enum nb_bootctl_slot_id o
         if (rest[i] != (enum nb_bootctl_slot_id)rec->primary &&
             rec->slot[rest[i]].state == NB_BOOTCTL_GOOD)
             order[n++] = rest[i];
+    return n;
+}
+
+size_t nb_boot_candidates(const struct nb_bootctl *rec,
+                          enum nb_bootctl_slot_id out[NB_BOOTCTL_SLOTS])
+{
+    enum nb_bootctl_slot_id good[3];
+    size_t n = 0, n_good = good_order(rec, good);
+    for (int i = 0; i < NB_BOOTCTL_SLOTS; i++)
+        if (rec->slot[i].state == NB_BOOTCTL_TRIAL && rec->slot[i].tries_left > 0)
+            out[n++] = (enum nb_bootctl_slot_id)i;
+    for (size_t i = 0; i < n_good && n < NB_BOOTCTL_SLOTS; i++)
+        if (rec->slot[good[i]].state == NB_BOOTCTL_GOOD)
+            out[n++] = good[i];
     return n;
 }
 

@@ -372,6 +372,8 @@ static void start_core(struct sim_fleet *f, struct sim_device *d)
         .codec = &f->codec,
         .trust = d->root != NULL ? &d->trust : NULL,
         .root = d->root,
+        .envelope = f->envelope,
+        .envelope_cap = NB_ENVELOPE_MAX,
     };
     nb_agent_init(d->agent, &ac, &env);
 }

@@ -236,6 +236,11 @@ struct nb_agent_env {
      * (the fleet simulator shares one root between its devices). */
     struct nb_dualrec *trust;
     struct nb_root *root;
+    /* With trust: NB_ENVELOPE_MAX bytes, where the walk reads a slot's
+     * signed release to check that the next root still verifies it (the
+     * bootloader checks every boot against the newest root). */
+    uint8_t *envelope;
+    size_t envelope_cap;
 };
 
 /* The core. Every field is private; a few hundred bytes plus the install

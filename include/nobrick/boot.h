@@ -24,6 +24,8 @@
 #include <nobrick/err.h>
 #include <nobrick/hal.h>
 #include <nobrick/layout.h>
+#include <nobrick/release.h>
+#include <nobrick/root.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -82,5 +84,26 @@ void nb_boot_caps(const struct nb_layout *layout, struct nb_caps *out);
  * reported as an NB_EBOOT_VERIFY event ("not committed"). */
 NB_MUST_CHECK enum nb_err nb_boot_run(const struct nb_boot_device *dev,
                                       const struct nb_boot_bufs *bufs, struct nb_boot_result *out);
+
+/* The slots a power-on would try now, in its order (at most
+ * NB_BOOTCTL_SLOTS): the TRIAL slot with tries left, the primary, the other
+ * GOOD slots (A/B, then gold). Reads only rec. */
+size_t nb_boot_candidates(const struct nb_bootctl *rec,
+                          enum nb_bootctl_slot_id out[NB_BOOTCTL_SLOTS]);
+
+/* Secure boot of slot id, all but the image hash: the slot's signed release
+ * (slotmeta.h) verified against root, its security counter not below rec's
+ * minimum, rec's record of the slot equal to what was signed, the signed
+ * size within the slot. nb_boot_run does this, then hashes the image; the
+ * hash does not depend on the root, so this answers "does this slot verify
+ * under that root?" for any root without reading the image. Needs bufs'
+ * scratch and envelope only (NB_EINVAL when short); *out (may be NULL) is
+ * the release on NB_OK. Codes: those of nb_slotmeta_read and
+ * nb_release_verify, NB_EROLLBACK, NB_EMISMATCH, NB_ELENGTH. Writes
+ * nothing. */
+NB_MUST_CHECK enum nb_err
+nb_boot_check_slot(const struct nb_boot_device *dev, const struct nb_boot_bufs *bufs,
+                   const struct nb_root *root, const struct nb_bootctl *rec,
+                   enum nb_bootctl_slot_id id, struct nb_release *out, struct nb_diag *diag);
 
 #endif

@@ -40,7 +40,8 @@
     X(NB_EEXIST, -24, "E_EXIST", "already exists")                                                 \
     X(NB_EPOWER, -25, "E_POWER", "power lost during the operation")                                \
     X(NB_EHEALTH, -26, "E_HEALTH", "the new image failed its health checks")                       \
-    X(NB_EBUSY, -27, "E_BUSY", "the server asked to retry later")
+    X(NB_EBUSY, -27, "E_BUSY", "the server asked to retry later")                                  \
+    X(NB_EUNBOOTABLE, -28, "E_UNBOOTABLE", "would leave the device without a bootable image")
 
 enum nb_err {
 #define NB_ERR_ENUM(e, v, name, text) e = (v),

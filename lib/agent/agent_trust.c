@@ -8,6 +8,7 @@
  * answer, or whose signed data does not verify, is left for the next one. */
 #include "agent_internal.h"
 
+#include <nobrick/boot.h>
 #include <nobrick/trust.h>
 
 #include <stdio.h>
@@ -192,11 +193,92 @@ static void root_refused(struct nb_agent *a, enum nb_err err, const struct nb_di
         nb__agent_done(a, err);
         return;
     }
-    if (nb__agent_distrust_endpoint(a, err, msg))
+    /* A root that verifies but would not boot this device is no fault of
+     * the endpoint: every endpoint serves the same chain. */
+    if (err != NB_EUNBOOTABLE && nb__agent_distrust_endpoint(a, err, msg))
         return;
     (void)snprintf(a->last_result, sizeof a->last_result, "%s: %s", nb_errname(err), msg);
     nb__agent_failed(a, NULL, err, msg, 0);
     nb__agent_finish_cycle(a, err);
+}
+
+/* The bootloader verifies every boot against the newest stored root
+ * (docs/bootloader.md): a slot that boots now must still verify under next,
+ * or storing next leaves the device nothing to boot after a power cut. A
+ * slot that does not verify under the current root either (an older release
+ * below the security counter, a bad slot) boots neither way and is not
+ * asked of next. Gold, read-only and the last resort, is not asked either:
+ * its factory key would otherwise pin the fleet's keys forever. The image
+ * hash is not read: it does not depend on the root. */
+static bool fatal(enum nb_err err)
+{
+    return err == NB_EIO || err == NB_EPOWER || err == NB_ENOMEM || err == NB_ECRYPTO ||
+           err == NB_EINVAL;
+}
+
+/* Slot id against next, when it verifies under the trusted root. */
+static enum nb_err slot_survives(struct nb_agent *a, const struct nb_boot_device *dev,
+                                 const struct nb_bootctl *rec, enum nb_bootctl_slot_id id,
+                                 const struct nb_root *next, struct nb_diag *diag)
+{
+    struct nb_boot_bufs bufs = {.scratch = a->env.scratch,
+                                .scratch_len = a->env.scratch_len,
+                                .envelope = a->env.envelope,
+                                .envelope_cap = a->env.envelope_cap};
+    struct nb_diag why = {{0}};
+    struct nb_release rel = {0};
+    enum nb_err err = nb_boot_check_slot(dev, &bufs, a->env.root, rec, id, &rel, &why);
+    if (err != NB_OK)
+        return fatal(err) ? nb_diag_set(diag, err, "slot %s: %s", nb_slot_name(id), why.msg)
+                          : NB_OK; /* not bootable now: nothing to keep */
+    err = nb_boot_check_slot(dev, &bufs, next, rec, id, NULL, &why);
+    if (err == NB_OK || fatal(err))
+        return err == NB_OK ? NB_OK
+                            : nb_diag_set(diag, err, "slot %s: %s", nb_slot_name(id), why.msg);
+    if (err == NB_ESIG || err == NB_ETHRESHOLD)
+        return nb_diag_set(diag, NB_EUNBOOTABLE,
+                           "it drops the release key that signed the image this device runs "
+                           "(%s, slot %s): storing it would leave the device unbootable",
+                           rel.version, nb_slot_name(id));
+    return nb_diag_set(diag, NB_EUNBOOTABLE,
+                       "the image this device runs (%s, slot %s) does not verify under it (%s): "
+                       "storing it would leave the device unbootable",
+                       rel.version, nb_slot_name(id), nb_errname(err));
+}
+
+static enum nb_err keeps_bootable(struct nb_agent *a, const struct nb_root *next,
+                                  struct nb_diag *diag)
+{
+    const struct nb_install_device *d = &a->env.dev;
+    struct nb_boot_device dev = {.flash = d->flash, .layout = d->layout};
+    struct nb_bootctl rec;
+    enum nb_bootctl_slot_id ids[NB_BOOTCTL_SLOTS];
+    enum nb_err err = nb_boot_control_load(&d->bootctl, &rec, diag);
+    if (err != NB_OK) /* no record: nothing boots under either root */
+        return fatal(err) ? err : NB_OK;
+    size_t n = nb_boot_candidates(&rec, ids);
+    for (size_t i = 0; i < n && err == NB_OK; i++)
+        if (ids[i] != NB_BOOTCTL_GOLD)
+            err = slot_survives(a, &dev, &rec, ids[i], next, diag);
+    return err;
+}
+
+/* One step of the walk: next must chain from the trusted root and keep the
+ * device bootable before nb_trust_advance stores it. */
+static enum nb_err advance(struct nb_agent *a, const struct nb_agent_response *r,
+                           struct nb_diag *diag)
+{
+    struct nb_root next;
+    if (r->body_len <= nb_dualrec_capacity(a->env.trust)) { /* else advance says E_LENGTH */
+        enum nb_err err = nb_root_step(a->env.root, r->body, r->body_len, a->env.scratch,
+                                       a->env.scratch_len, &next, diag);
+        if (err == NB_OK)
+            err = keeps_bootable(a, &next, diag);
+        if (err != NB_OK)
+            return err;
+    }
+    return nb_trust_advance(a->env.trust, a->env.root, r->body, r->body_len, a->env.scratch,
+                            a->env.scratch_len, diag);
 }
 
 /* The endpoint in use is no longer listed by the new root: the root's
@@ -246,12 +328,10 @@ void nb__agent_on_root(struct nb_agent *a, const struct nb_agent_response *r)
     if (nb__agent_common_failure(a, r, NB__S_ROOT))
         return;
     (void)snprintf(was, sizeof was, "%s", endpoint_name(a, a->endpoint));
-    enum nb_err err =
-        r->status != 200
-            ? nb_diag_set(&diag, NB_EMISMATCH, "the server announced v%u but answers HTTP %d",
-                          (unsigned)a->root_target, r->status)
-            : nb_trust_advance(a->env.trust, a->env.root, r->body, r->body_len, a->env.scratch,
-                               a->env.scratch_len, &diag);
+    enum nb_err err = r->status != 200 ? nb_diag_set(&diag, NB_EMISMATCH,
+                                                     "the server announced v%u but answers HTTP %d",
+                                                     (unsigned)a->root_target, r->status)
+                                       : advance(a, r, &diag);
     if (err != NB_OK) {
         root_refused(a, err, &diag);
         return;

@@ -54,6 +54,12 @@ static const struct nb_remedy table[] = {
     {NB_EHEALTH, "the new software failed its health checks, so the device went back",
      "the device runs its previous software; the release is faulty", true},
     {NB_EBUSY, "the update server is busy", "nothing: the device retries by itself", false},
+    {NB_EUNBOOTABLE,
+     "the fleet's new root drops the release key that signed the software this device runs: "
+     "storing it would leave the device unable to boot, so the device kept its root",
+     "publish a root that keeps that key until the fleet runs releases signed with the new one "
+     "(or install a release signed by both keys first)",
+     true},
 };
 
 static const struct nb_remedy fallback = {NB_EINVAL, "the operation failed with an unknown code",

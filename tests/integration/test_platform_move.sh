@@ -24,7 +24,8 @@ done
 "$nobrick" root new --key r1.key --threshold 1 --release-key rel1.pub --director-key dir1.pub \
     --endpoint "$UA" --endpoint "$UB" --expires-days 365 --out root-v1.json >/dev/null
 "$nobrick" root rotate --from root-v1.json --sign-old r1.key --sign-new r2.key \
-    --release-key rel2.pub --director-key dir2.pub --endpoint "$UB" --out root-v2.json >/dev/null
+    --release-key rel1.pub --release-key rel2.pub --director-key dir2.pub --endpoint "$UB" \
+    --out root-v2.json >/dev/null
 # v2 signed by the new key alone: a chain made from a v1 of r2's own.
 "$nobrick" root new --key r2.key --threshold 1 --release-key rel2.pub --director-key dir2.pub \
     --endpoint "$UB" --expires-days 365 --out r2-v1.json >/dev/null

@@ -62,6 +62,31 @@ static struct ax_fake rotated_fleet(const char *home, struct nb_keyfile *d2)
                             .director = d2};
 }
 
+/* Version v with root key `key` signed also by `old`, the fleet's
+ * director, and release keys rel[0..n_rel-1] (threshold 1); into
+ * texts[slot]. */
+static void rekeyed(uint32_t v, const struct nb_keyfile *key, const struct nb_keyfile *old,
+                    const struct nb_keyfile *rel, size_t n_rel, size_t slot)
+{
+    struct nb_root r;
+    const struct nb_keyfile *signers[2] = {key, old};
+    fx_root(&r, v, FX_NOW + 365 * FX_DAY, key, 1, 1, &rel[0], &ax_fleet()->w.director);
+    fx_role(&r.roles[NB_ROLE_RELEASE], rel, n_rel, 1);
+    (void)snprintf(r.endpoints[0], sizeof r.endpoints[0], "%s", SERVER);
+    fx_root_envelope(&r, signers, old != NULL ? 2 : 1, texts[slot], sizeof texts[slot]);
+    chain[slot] = texts[slot];
+}
+
+/* A fake server announcing root `version`, serving texts[slot] for it. */
+static struct ax_fake announces(uint32_t version, size_t slot)
+{
+    return (struct ax_fake){.drop_frame = -1,
+                            .root_version = version,
+                            .roots = &chain[slot],
+                            .root_first = version,
+                            .n_roots = 1};
+}
+
 static void rig(struct ax_rig *g, bool failover)
 {
     ax_rig_provision(g);
@@ -340,6 +365,94 @@ static void case37_power_cut_during_walk(void **state)
     }
 }
 
+/* A v2 that replaces the release key would leave the factory image (1.0.0,
+ * signed by the old key) unverifiable at the next boot: the step is
+ * refused with E_UNBOOTABLE, the trust store stays v1, the refusal is a
+ * FAILED event and the next check-in's last_result, and a power cut then
+ * boots 1.0.0. Stored anyway (what the walk used to do), the same flash has
+ * nothing to boot: the refusal is what keeps the device alive. */
+static void test_root_dropping_running_key_refused(void **state)
+{
+    (void)state;
+    struct ax_rig g;
+    struct nb_keyfile k2, r2;
+    fx_key(&k2, NB_KEY_ROOT);
+    fx_key(&r2, NB_KEY_RELEASE);
+    rekeyed(2, &k2, &ax_fleet()->w.root_key, &r2, 1, 0);
+    struct ax_fake f = announces(2, 0);
+    rig(&g, true);
+    struct nb_agent_action act = ax_drive(&g, &f, true, 100);
+    assert_int_equal(act.what, NB_AGENT_DONE);
+    assert_int_equal(act.result, NB_EUNBOOTABLE);
+    assert_int_equal(f.root_gets, 1);
+    assert_int_equal(ax_trusted_version(&g), 1);
+    assert_int_equal(g.root.version, 1);
+    int fe = ax_ev_find(&g, NB_AGENT_EV_FAILED, 0);
+    assert_true(fe >= 0);
+    assert_int_equal(g.ev[fe].code, NB_EUNBOOTABLE);
+    assert_int_equal(ax_ev_find(&g, NB_AGENT_EV_FAILED, fe + 1), -1);
+    assert_true(strncmp(g.a.last_result, "E_UNBOOTABLE: root v2 refused", 29) == 0);
+    assert_non_null(strstr(g.a.last_result, "(1.0.0, slot A)"));
+    assert_string_equal(f.checkin_base[0], ""); /* the endpoint was not blamed */
+    nb_agent_fini(&g.a);
+    ax_power_on(&g, NB_BOOTCTL_A, "1.0.0");
+    struct nb_boot_result br;
+    assert_int_equal(nb_trust_advance(&g.d.trust, &g.root, (const uint8_t *)texts[0],
+                                      strlen(texts[0]), fx_scratch(), NB_ENVELOPE_SCRATCH_LEN,
+                                      NULL),
+                     NB_OK);
+    dx_reboot(&g.d);
+    assert_int_equal(dx_boot(&g.d, &br), NB_EBOOT_VERIFY);
+    dx_close(&g.d);
+}
+
+/* The documented rotation: v2 lists the old and the new release key, the
+ * device moves to v2 and installs 1.1.0 signed by the new key (counter 2,
+ * so 1.0.0 in A no longer boots); v3 drops the old key and is stored, and
+ * the device boots 1.1.0 under it. While A still boots (1.1.0 with counter
+ * 1), the same v3 is refused for A's sake. */
+static void walk_to_v3(uint64_t counter, enum nb_err want)
+{
+    struct ax_rig g;
+    struct nb_keyfile k2, r2;
+    fx_key(&k2, NB_KEY_ROOT);
+    fx_key(&r2, NB_KEY_RELEASE);
+    struct nb_keyfile both[2] = {ax_fleet()->w.release, r2};
+    rekeyed(2, &k2, &ax_fleet()->w.root_key, both, 2, 0);
+    rekeyed(3, &k2, NULL, &r2, 1, 1);
+    struct ax_fake f2 = announces(2, 0), f3 = announces(3, 1);
+    rig(&g, true);
+    struct nb_agent_action act = ax_drive(&g, &f2, true, 100);
+    assert_int_equal(act.result, NB_OK);
+    assert_int_equal(ax_trusted_version(&g), 2);
+    struct dx_image img = {"1.1.0", counter, 30000, 9, &r2};
+    dx_install_trial(&g.d, &ax_fleet()->w, NB_BOOTCTL_B, &img, 3);
+    dx_commit(&g.d, NB_BOOTCTL_B);
+    nb_agent_fini(&g.a);
+    ax_rig_agent(&g, true, true, NB_BOOTCTL_B);
+    act = ax_drive(&g, &f3, true, 100);
+    assert_int_equal(act.result, want);
+    assert_int_equal(f3.root_gets, 1);
+    assert_int_equal(ax_trusted_version(&g), want == NB_OK ? 3 : 2);
+    if (want != NB_OK)
+        assert_non_null(strstr(g.a.last_result, "(1.0.0, slot A)"));
+    nb_agent_fini(&g.a);
+    ax_power_on(&g, NB_BOOTCTL_B, "1.1.0");
+    dx_close(&g.d);
+}
+
+static void test_root_drops_key_after_fleet_moved(void **state)
+{
+    (void)state;
+    walk_to_v3(2, NB_OK);
+}
+
+static void test_root_drops_key_fallback_still_boots(void **state)
+{
+    (void)state;
+    walk_to_v3(1, NB_EUNBOOTABLE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,6 +467,9 @@ int main(void)
         cmocka_unit_test(case38_stranger_root),
         cmocka_unit_test(test_platform_move),
         cmocka_unit_test(case37_power_cut_during_walk),
+        cmocka_unit_test(test_root_dropping_running_key_refused),
+        cmocka_unit_test(test_root_drops_key_after_fleet_moved),
+        cmocka_unit_test(test_root_drops_key_fallback_still_boots),
     };
     return cmocka_run_group_tests(tests, ax_group_setup, ax_group_teardown);
 }

@@ -365,6 +365,9 @@ void ax_rig_agent(struct ax_rig *g, bool once, bool running_known, enum nb_bootc
         env.dev.root = &g->root;
         env.trust = &d->trust;
         env.root = &g->root;
+        static uint8_t envelope[NB_ENVELOPE_MAX];
+        env.envelope = envelope;
+        env.envelope_cap = sizeof envelope;
     }
     nb_agent_init(&g->a, &cfg, &env);
 }
