@@ -18,8 +18,13 @@ mkbundle update.nbb 1.1.0 2 two
 start_server --clock-file "$work/clock" --poll-interval 7200 --poll-jitter 600
 admin_token
 
+# At 100 devices the scenario's 1 % and 10 % steps would make a wave of one
+# or two devices; when those are all in the offline tail, the wave has no
+# reachable device to judge and its gate holds until they return (the gate
+# never advances without healthy devices). Waves of 15+ devices here.
 jq '.fleet.count = 100 | .fleet.poll_interval_s = 7200 | .fleet.poll_jitter_s = 600
-    | .fleet.online += [{"share": 0.1, "online_p": 0.5}] | .plan.rollout.device_timeout_s = 172800' \
+    | .fleet.online += [{"share": 0.1, "online_p": 0.5}] | .plan.rollout.device_timeout_s = 172800
+    | .plan.rollout.waves = [{"percent": 20}, {"percent": 50}, {"percent": 100}]' \
     "$src" >scenario.json
 rc=0
 "$sim_bin" scenario.json --server "$base" --token "$adm" --clock-file "$work/clock" \
@@ -34,7 +39,7 @@ expect_jq '.online.offline >= 27 and .online.offline <= 33 and .online.intermitt
 expect_jq '.rollout.state == "completed"' "the rollout completed"
 expect_jq ".timing.rollout_stopped_s != null and .timing.rollout_stopped_s < $weeks2" \
     "... before the offline devices came back"
-expect_jq '(.rollout.waves | length) == 5 and ([.rollout.waves[].planned] | add) == 100' \
+expect_jq '(.rollout.waves | length) == 4 and ([.rollout.waves[].planned] | add) == 100' \
     "every device was in a wave"
 expect_jq ".timing.time_to_50_s < $weeks2 and .timing.time_to_99_s >= $weeks2" \
     "half the fleet updated while the tail was offline; the tail after it returned"
@@ -44,7 +49,7 @@ expect_jq '.bricked == 0 and .failed == 0 and .rolled_back == 0 and .unreached =
     "none bricked, failed or left behind"
 expect_jq '.traffic.offline_refusals >= 10 * .online.offline' "offline devices kept trying"
 expect_jq '.expectations_met == true' "expectations met"
-grep -q "rollout completed, wave 4" sim.log && ok || bad "the progress line shows the rollout"
+grep -q "rollout completed, wave 3" sim.log && ok || bad "the progress line shows the rollout"
 
 # Bad scenarios are refused before anything starts (exit 2), naming the field.
 refused() { # refused WHAT PATTERN JQ [OPTIONS...]
