@@ -97,38 +97,52 @@ done
 cli rollout status "$ro_rate"
 grep -q "^devices:     3 waiting for the rate cap$" <<<"$out" && ok || bad "rate cap status: $out"
 
+# mid_download VERB NAME D1 D2 STATE: a rollout NAME (id in ro) with D1
+# held mid-download by the proxy and D2 notified but idle (install_policy
+# = ask); then `rollout VERB`, and D2, now with a policy that would install
+# by itself, must get no instruction and stay in STATE on 1.0.0. D1's run
+# is left to finish_held.
+mid_download() {
+    local verb=$1 name=$2 d1=$3 d2=$4 state=$5
+    start_proxy
+    add_device "$d1" "$purl" v1.nbb 262144 "${name}grp"
+    add_device "$d2" "$base" v1.nbb 262144 "${name}grp" "install_policy = ask"
+    create "$name" 1 --group "${name}grp"
+    run_agent "$d2"
+    [ "$rc" -eq 0 ] && member_is "$ro" "$d2" .state notified && ok ||
+        bad "$d2 not notified: rc $rc: $(member "$ro" "$d2" .state)"
+    proxy_upstream "hold 2 100"
+    "$agent_bin" -c "$d1/agent.conf" run --once >"$d1.out" 2>&1 &
+    agent_pid=$!
+    wait_for "$d1 downloading" 200 member_is "$ro" "$d1" .state downloading
+    cli rollout "$verb" "$ro"
+    [[ "$out" == "rollout $ro is ${verb}ed" || "$out" == "rollout $ro is ${verb}d" ]] && ok ||
+        bad "$verb: $out"
+    sed -i 's/^install_policy = ask$/install_policy = auto/' "$d2/agent.conf"
+    run_agent "$d2"
+    [ "$rc" -eq 0 ] && ! grep -q "install 1.2.0" <<<"$out" && ok || bad "$d2 instructed after $verb: $out"
+    member_is "$ro" "$d2" .state "$state" && [ "$(installed "$d2")" = 1.0.0 ] && ok ||
+        bad "$d2 after $verb: $(member "$ro" "$d2" .state) $(installed "$d2")"
+}
+# finish_held D1 RO: the proxy lets D1's download go; it finishes its
+# attempt (the whole image verified), boots the new release and succeeds.
+finish_held() {
+    local d1=$1 ro_id=$2 d1_rc=0
+    touch "$work/proxy/release"
+    wait "$agent_pid" || d1_rc=$?
+    agent_pid=
+    [ "$d1_rc" -eq 5 ] && ok || bad "$d1 run: exit $d1_rc: $(tail -n 5 "$d1.out")"
+    "$boot_bin" -c "$d1/agent.conf" >/dev/null
+    finish_update "$d1" "$d1 after the download"
+    power_on "$d1" "$d1 (held rollout)" 1.2.0
+    [ "$(installed "$d1")" = 1.2.0 ] && member_is "$ro_id" "$d1" .state succeeded && ok ||
+        bad "$d1: $(installed "$d1") $(member "$ro_id" "$d1" .state)"
+}
+
 # --- a. pause with a device mid-download and one notified but idle ------------------
-start_proxy
-add_device p1 "$purl" v1.nbb 262144 pgrp
-add_device p2 "$base" v1.nbb 262144 pgrp "install_policy = ask"
-create pause 1 --group pgrp
+mid_download pause pause p1 p2 notified
 ro_pause=$ro
-run_agent p2
-[ "$rc" -eq 0 ] && member_is "$ro_pause" p2 .state notified && ok ||
-    bad "p2 not notified: rc $rc: $(member "$ro_pause" p2 .state)"
-proxy_upstream "hold 2 100"
-"$agent_bin" -c p1/agent.conf run --once >p1.out 2>&1 &
-agent_pid=$!
-wait_for "p1 downloading" 200 member_is "$ro_pause" p1 .state downloading
-cli rollout pause "$ro_pause"
-[ "$out" = "rollout $ro_pause is paused" ] && ok || bad "pause: $out"
-# p2 would now install by itself, but the rollout is paused: no instruction.
-sed -i 's/^install_policy = ask$/install_policy = auto/' p2/agent.conf
-run_agent p2
-[ "$rc" -eq 0 ] && ! grep -q "install 1.2.0" <<<"$out" && ok || bad "p2 instructed while paused: $out"
-member_is "$ro_pause" p2 .state notified && [ "$(installed p2)" = 1.0.0 ] && ok ||
-    bad "p2 while paused: $(member "$ro_pause" p2 .state) $(installed p2)"
-# p1 finishes its attempt while paused and boots the new release.
-touch "$work/proxy/release"
-p1_rc=0
-wait "$agent_pid" || p1_rc=$?
-agent_pid=
-[ "$p1_rc" -eq 5 ] && ok || bad "p1 run: exit $p1_rc: $(tail -n 5 p1.out)"
-"$boot_bin" -c p1/agent.conf >/dev/null
-finish_update p1 "p1 after the download"
-power_on p1 "p1 (paused rollout)" 1.2.0
-[ "$(installed p1)" = 1.2.0 ] && member_is "$ro_pause" p1 .state succeeded && ok ||
-    bad "p1: $(installed p1) $(member "$ro_pause" p1 .state)"
+finish_held p1 "$ro_pause"
 [ "$(ro_get "$ro_pause" '"\(.state) \(.waves[1].succeeded) \(.waves[1].notified)"')" = "paused 1 1" ] &&
     ok || bad "paused rollout: $body"
 cli rollout resume "$ro_pause"
@@ -138,37 +152,10 @@ wait_for "pause rollout completed" 100 ro_is "$ro_pause" \
     '.state == "completed" and .waves[1].succeeded == 2 and .waves[1].failed == 0'
 
 # --- a2. abort with a device mid-download and one notified but idle ------------------
-start_proxy
-add_device x1 "$purl" v1.nbb 262144 xgrp
-add_device x2 "$base" v1.nbb 262144 xgrp "install_policy = ask"
-create abort 1 --group xgrp
-ro_abort=$ro
-run_agent x2
-[ "$rc" -eq 0 ] && member_is "$ro_abort" x2 .state notified && ok ||
-    bad "x2 not notified: rc $rc: $(member "$ro_abort" x2 .state)"
-proxy_upstream "hold 2 100"
-"$agent_bin" -c x1/agent.conf run --once >x1.out 2>&1 &
-agent_pid=$!
-wait_for "x1 downloading" 200 member_is "$ro_abort" x1 .state downloading
-cli rollout abort "$ro_abort"
-[ "$out" = "rollout $ro_abort is aborted" ] && ok || bad "abort: $out"
-# x2 is cancelled: never instructed again, even with a policy that would install.
-sed -i 's/^install_policy = ask$/install_policy = auto/' x2/agent.conf
-run_agent x2
-[ "$rc" -eq 0 ] && ! grep -q "install 1.2.0" <<<"$out" && ok || bad "x2 instructed after abort: $out"
-member_is "$ro_abort" x2 .state cancelled && [ "$(installed x2)" = 1.0.0 ] && ok ||
-    bad "x2 after abort: $(member "$ro_abort" x2 .state) $(installed x2)"
-# x1 finishes its attempt: the whole image verified, booted, never unbootable.
-touch "$work/proxy/release"
-x1_rc=0
-wait "$agent_pid" || x1_rc=$?
-agent_pid=
-[ "$x1_rc" -eq 5 ] && ok || bad "x1 run: exit $x1_rc: $(tail -n 5 x1.out)"
-"$boot_bin" -c x1/agent.conf >/dev/null
-finish_update x1 "x1 after the abort"
-power_on x1 "x1 (aborted rollout)" 1.2.0
-[ "$(installed x1)" = 1.2.0 ] && member_is "$ro_abort" x1 .state succeeded && ok ||
-    bad "x1: $(installed x1) $(member "$ro_abort" x1 .state)"
+# The idle one is cancelled: never instructed again; the one mid-download
+# finishes its attempt and boots the new release, never unbootable.
+mid_download abort abort x1 x2 cancelled
+finish_held x1 "$ro"
 settle x2
 [ "$(installed x2)" = 1.0.0 ] && ok || bad "x2 later: $(installed x2)"
 
