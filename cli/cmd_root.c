@@ -457,6 +457,25 @@ static enum nb_err load_root_file(const char *path, struct nb_root *out, struct 
     return err;
 }
 
+/* A device running a release signed only by a key the new root drops
+ * refuses that root (E_UNBOOTABLE, docs/trust.md): say so before it ships. */
+static void warn_dropped_release_keys(const struct nb_root *old, const struct nb_root *next)
+{
+    const struct nb_role *o = &old->roles[NB_ROLE_RELEASE], *n = &next->roles[NB_ROLE_RELEASE];
+    for (size_t i = 0; i < o->n_keys; i++) {
+        bool kept = false;
+        for (size_t j = 0; j < n->n_keys && !kept; j++)
+            kept = memcmp(o->keys[i].pub, n->keys[j].pub, sizeof o->keys[i].pub) == 0;
+        if (!kept)
+            fprintf(stderr,
+                    "nobrick: warning: root v%u drops release key %.16s: devices running a "
+                    "release signed only by it refuse this root (E_UNBOOTABLE) until they run "
+                    "one signed by a key it lists; keep it until the fleet has moved "
+                    "(docs/trust.md)\n",
+                    (unsigned)next->version, o->keys[i].keyid);
+    }
+}
+
 static int root_rotate_run(const struct opts *o, struct signer_set *set, struct nb_diag *diag,
                            enum nb_err *err)
 {
@@ -493,6 +512,7 @@ static int root_rotate_run(const struct opts *o, struct signer_set *set, struct 
     if ((*err = write_out(o->v[O_OUT][0], len, o->n[O_FORCE] > 0, diag)) != NB_OK)
         return CLI_EXIT_FAIL;
     print_written(&next, o->v[O_OUT][0], set->n);
+    warn_dropped_release_keys(&old, &next);
     return CLI_EXIT_OK;
 }
 

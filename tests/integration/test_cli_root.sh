@@ -43,7 +43,7 @@ check() {
 keyid() { sed -E 's/.*"keyid":"([0-9a-f]+)".*/\1/' "$1"; }
 
 # --- keys ---------------------------------------------------------------------
-for k in r1:root r2:root r3:root r4:root rel:release dir:director dev:device; do
+for k in r1:root r2:root r3:root r4:root rel:release rel2:release dir:director dev:device; do
     expect 0 "created ${k#*:} key [0-9a-f]{64}" "$nobrick" key new "${k#*:}" "${k%%:*}"
     check "${k%%:*}.key is mode 600" [ "$(stat -c %a "${k%%:*}.key")" = 600 ]
     check "${k%%:*}.pub exists" [ -s "${k%%:*}.pub" ]
@@ -78,6 +78,14 @@ expect 0 "wrote root v3 to v3.json .*root 2 of 2" "$nobrick" root rotate --from 
 expect 0 "root chain OK: version 3 \(expires [0-9]{4}-[0-9]{2}-[0-9]{2}, endpoints: https://ota.example.com, https://ota2.example.net\)" \
     "$nobrick" root verify --trusted v1.json v2.json v3.json
 expect 0 "root chain OK: version 3" "$nobrick" root verify --trusted v2.json v3.json
+# a rotation that drops a release key says what devices will do
+expect 0 "warning: root v2 drops release key $(keyid rel.pub | cut -c1-16).*E_UNBOOTABLE" \
+    "$nobrick" root rotate --from v1.json --sign-old r1.key --sign-new r1.key \
+    --release-key rel2.pub --out drop.json
+keep_out=$("$nobrick" root rotate --from v1.json --sign-old r1.key --sign-new r1.key \
+    --release-key rel.pub --release-key rel2.pub --out keep.json 2>&1)
+check "no warning when every release key is kept: $keep_out" \
+    [ -s keep.json -a -z "$(grep warning <<<"$keep_out")" ]
 
 # rotate refuses what a device would refuse, and writes nothing
 expect 1 "signed by 0 of 1 required v1 root keys \(E_SIG\)" "$nobrick" root rotate \
