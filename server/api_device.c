@@ -367,6 +367,27 @@ static bool too_soon(struct srv *srv, struct http_req *req, const struct store_d
     return true;
 }
 
+/* Whether a's rollout (if it is a rollout's) holds the device back now; else
+ * window[] the install window its instruction carries (0, 0: none). The
+ * window first: a device it holds back must not use up a start. A store
+ * error holds. */
+static bool rollout_holds(struct srv *srv, struct store_assignment *a, int64_t now,
+                          int64_t window[2])
+{
+    static _Thread_local struct store_rollout ro;
+    static _Thread_local struct rollout_spec spec;
+    bool hold = false;
+    enum nb_err err = rollout_of_deployment(srv, a->deployment_id, &ro, &spec);
+    if (err == NB_ENOENT)
+        return false; /* a plain deployment */
+    if (err != NB_OK) {
+        srv_log(SRV_LOG_WARN, "rollout check-in of %.16s: %s", a->device_id, nb_strerror(err));
+        return true;
+    }
+    rollout_checkin_window(&spec, a, now, &hold, &window[0], &window[1]);
+    return hold || !rdev_may_instruct(srv, &ro, &spec, a, now);
+}
+
 /* Settles the assignment from the version the device runs, or instructs. */
 static void answer_checkin(struct srv *srv, struct http_req *req, struct store_assignment *a,
                            const struct store_release *r, const struct checkin_req *in)
@@ -384,13 +405,8 @@ static void answer_checkin(struct srv *srv, struct http_req *req, struct store_a
             reply_nothing(srv, req);
         return;
     }
-    /* The window first: a device it holds back must not use up a start. */
-    bool hold = r->withdrawn;
     int64_t window[2] = {0, 0};
-    if (!hold)
-        rollout_checkin_window(srv, a, in->c.at, &hold, &window[0], &window[1]);
-    if (!hold)
-        hold = !rdev_may_instruct(srv, a, in->c.at);
+    bool hold = r->withdrawn || rollout_holds(srv, a, in->c.at, window);
     if (hold)
         reply_nothing(srv, req);
     else

@@ -68,6 +68,10 @@ NB_MUST_CHECK enum nb_err rollout_spec_read(const json_t *o, struct rollout_spec
 json_t *rollout_spec_json(const struct rollout_spec *s);
 /* Parses stored spec text (rollout_spec_json's, dumped). */
 NB_MUST_CHECK enum nb_err rollout_spec_parse(const char *text, struct rollout_spec *out);
+/* The rollout whose wave deployment_id carries, and its spec: NB_ENOENT
+ * for a plain deployment. */
+NB_MUST_CHECK enum nb_err rollout_of_deployment(struct srv *srv, int64_t deployment_id,
+                                                struct store_rollout *r, struct rollout_spec *spec);
 
 /* The devices a rollout would reach, with their waves, and those left out. */
 struct rollout_plan {

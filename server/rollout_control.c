@@ -343,30 +343,19 @@ bool rollout_window_allows(const struct rollout_spec *s, int64_t now)
     return !s->has_window || s->download_only || window_is_open(&s->window, now);
 }
 
-void rollout_checkin_window(struct srv *srv, const struct store_assignment *a, int64_t now,
-                            bool *hold, int64_t *after, int64_t *before)
+void rollout_checkin_window(const struct rollout_spec *spec, const struct store_assignment *a,
+                            int64_t now, bool *hold, int64_t *after, int64_t *before)
 {
-    static _Thread_local struct store_rollout r;
-    static _Thread_local struct rollout_spec spec;
-    int64_t id = 0, open_at = 0, close_at = 0;
+    int64_t open_at = 0, close_at = 0;
     *hold = false;
     *after = *before = 0;
-    enum nb_err err = srv->store.ops->deployment_rollout(&srv->store, a->deployment_id, &id);
-    if (err == NB_ENOENT)
+    if (!spec->has_window)
         return;
-    if (err == NB_OK)
-        err = srv->store.ops->rollout_get(&srv->store, id, &r);
-    if (err == NB_OK)
-        err = rollout_spec_parse(r.spec, &spec);
-    if (err == NB_OK && !spec.has_window)
-        return;
-    if (err == NB_OK)
-        err = window_next(&spec.window, now, &open_at, &close_at);
-    if (err != NB_OK) {
+    if (window_next(&spec->window, now, &open_at, &close_at) != NB_OK) {
         *hold = true; /* no window to be found: nobody installs */
         return;
     }
-    if (spec.download_only) {
+    if (spec->download_only) {
         *after = open_at;
         *before = close_at;
     } else {

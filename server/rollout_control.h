@@ -57,11 +57,11 @@ void rollout_escalate(const struct rollout_spec *s, struct gate_result *g);
 /* May a wave open at now? Always without a window or with download_only. */
 bool rollout_window_allows(const struct rollout_spec *s, int64_t now);
 
-/* What the window says about instructing assignment a at now: *hold when
+/* What the window of a's rollout (spec) says about instructing a at now: *hold when
  * the device is not to be told now; else *after, *before the install
  * window to put in the instruction (0, 0: none). A store error holds. */
-void rollout_checkin_window(struct srv *srv, const struct store_assignment *a, int64_t now,
-                            bool *hold, int64_t *after, int64_t *before);
+void rollout_checkin_window(const struct rollout_spec *spec, const struct store_assignment *a,
+                            int64_t now, bool *hold, int64_t *after, int64_t *before);
 
 /* Approvals still missing before r can start (0: may start). */
 NB_MUST_CHECK enum nb_err rollout_approvals_missing(struct srv *srv, const struct store_rollout *r,

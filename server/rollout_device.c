@@ -144,27 +144,17 @@ static enum store_start decide(void *arg, const struct store_start_facts *f, int
     return rdev_start_verdict(arg, f, now);
 }
 
-bool rdev_may_instruct(struct srv *srv, struct store_assignment *a, int64_t now)
+bool rdev_may_instruct(struct srv *srv, const struct store_rollout *r,
+                       const struct rollout_spec *spec, struct store_assignment *a, int64_t now)
 {
-    static _Thread_local struct store_rollout r;
-    static _Thread_local struct rollout_spec spec;
     if (a->state != STORE_ASSIGN_PENDING && a->state != STORE_ASSIGN_NOTIFIED)
         return true;
-    int64_t id = 0;
-    enum nb_err err = srv->store.ops->deployment_rollout(&srv->store, a->deployment_id, &id);
-    if (err == NB_ENOENT)
-        return true; /* a plain deployment */
-    if (err == NB_OK)
-        err = srv->store.ops->rollout_get(&srv->store, id, &r);
-    if (err == NB_OK)
-        err = rollout_spec_parse(r.spec, &spec);
-    struct rdev_caps caps = {spec.start_rate_per_min, spec.max_downloading > 0
-                                                          ? spec.max_downloading
-                                                          : srv->cfg.max_downloading};
+    struct rdev_caps caps = {spec->start_rate_per_min, spec->max_downloading > 0
+                                                           ? spec->max_downloading
+                                                           : srv->cfg.max_downloading};
     enum store_start v = STORE_START_HELD;
-    if (err == NB_OK)
-        err = srv->store.ops->rollout_start(&srv->store, r.id, a->deployment_id, a->device_id, now,
-                                            decide, &caps, &v);
+    enum nb_err err = srv->store.ops->rollout_start(&srv->store, r->id, a->deployment_id,
+                                                    a->device_id, now, decide, &caps, &v);
     if (err != NB_OK) {
         srv_log(SRV_LOG_WARN, "rollout check-in of %.16s: %s", a->device_id, nb_strerror(err));
         return false;

@@ -72,10 +72,11 @@ enum store_start rdev_start_verdict(const struct rdev_caps *caps, const struct s
 const char *rdev_start_name(enum store_start v); /* "go", "held", "back-off", ... */
 
 /* The check-in side: true when the device with unfinished assignment a
- * gets its instruction now. Assignments past notified always do (the
+ * of rollout r (spec its spec) gets its instruction now. Assignments past notified always do (the
  * device finishes the attempt it began, pause or not); a pending one of a
  * rollout is moved to notified here (a->state too). A store error holds. */
-bool rdev_may_instruct(struct srv *srv, struct store_assignment *a, int64_t now);
+bool rdev_may_instruct(struct srv *srv, const struct store_rollout *r,
+                       const struct rollout_spec *spec, struct store_assignment *a, int64_t now);
 
 /* The key a device's status report is kept under: its own report id, with
  * "@a<attempt>" after it for the second and later attempts of an

@@ -393,3 +393,15 @@ enum nb_err rollout_spec_parse(const char *text, struct rollout_spec *out)
     json_decref(o);
     return err;
 }
+
+enum nb_err rollout_of_deployment(struct srv *srv, int64_t deployment_id, struct store_rollout *r,
+                                  struct rollout_spec *spec)
+{
+    int64_t id = 0;
+    enum nb_err err = srv->store.ops->deployment_rollout(&srv->store, deployment_id, &id);
+    if (err == NB_OK)
+        err = srv->store.ops->rollout_get(&srv->store, id, r);
+    if (err == NB_OK)
+        err = rollout_spec_parse(r->spec, spec);
+    return err;
+}
