@@ -478,6 +478,19 @@ static void test_deployments_and_assignments(void **state)
     n = 0;
     assert_int_equal(s->ops->assignment_list(s, 0, "a", count_assign, &n), NB_OK);
     assert_int_equal(n, 2);
+    /* every combination of the two filters: none, both, an empty device id */
+    n = 0;
+    assert_int_equal(s->ops->assignment_list(s, 0, NULL, count_assign, &n), NB_OK);
+    assert_int_equal(n, 3);
+    n = 0;
+    assert_int_equal(s->ops->assignment_list(s, d2, "a", count_assign, &n), NB_OK);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(s->ops->assignment_list(s, d2, "b", count_assign, &n), NB_OK);
+    assert_int_equal(n, 0);
+    n = 0;
+    assert_int_equal(s->ops->assignment_list(s, d2, "", count_assign, &n), NB_OK);
+    assert_int_equal(n, 1);
 
     struct store_audit au = make_audit("deployment.cancel", "deployment");
     assert_int_equal(s->ops->deployment_cancel(s, d1, &au), NB_OK);
