@@ -461,19 +461,14 @@ static enum nb_err load_root_file(const char *path, struct nb_root *out, struct 
  * refuses that root (E_UNBOOTABLE, docs/trust.md): say so before it ships. */
 static void warn_dropped_release_keys(const struct nb_root *old, const struct nb_root *next)
 {
-    const struct nb_role *o = &old->roles[NB_ROLE_RELEASE], *n = &next->roles[NB_ROLE_RELEASE];
-    for (size_t i = 0; i < o->n_keys; i++) {
-        bool kept = false;
-        for (size_t j = 0; j < n->n_keys && !kept; j++)
-            kept = memcmp(o->keys[i].pub, n->keys[j].pub, sizeof o->keys[i].pub) == 0;
-        if (!kept)
-            fprintf(stderr,
-                    "nobrick: warning: root v%u drops release key %.16s: devices running a "
-                    "release signed only by it refuse this root (E_UNBOOTABLE) until they run "
-                    "one signed by a key it lists; keep it until the fleet has moved "
-                    "(docs/trust.md)\n",
-                    (unsigned)next->version, o->keys[i].keyid);
-    }
+    size_t idx[NB_ROLE_MAX_KEYS], n = nb_root_dropped_release_keys(old, next, idx);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr,
+                "nobrick: warning: root v%u drops release key %.16s: devices running a "
+                "release signed only by it refuse this root (E_UNBOOTABLE) until they run "
+                "one signed by a key it lists; keep it until the fleet has moved "
+                "(docs/trust.md)\n",
+                (unsigned)next->version, old->roles[NB_ROLE_RELEASE].keys[idx[i]].keyid);
 }
 
 static int root_rotate_run(const struct opts *o, struct signer_set *set, struct nb_diag *diag,

@@ -8,6 +8,7 @@
 #include <nobrick/alloc.h>
 #include <nobrick/fileio.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #define ROOT_FILE_MAX (64 * 1024)
@@ -54,6 +55,13 @@ static int publish(struct cli_remote *r, int argc, char **argv)
     if (rc != CLI_EXIT_OK || r->json)
         return rc != CLI_EXIT_OK ? rc : cli_remote_print_json(answer);
     print_root("published", answer);
+    size_t i;
+    const json_t *w;
+    json_array_foreach(json_object_get(answer, "warnings"), i, w)
+    {
+        if (json_is_string(w))
+            fprintf(stderr, "nobrick: warning: %s\n", json_string_value(w));
+    }
     json_decref(answer);
     return CLI_EXIT_OK;
 }

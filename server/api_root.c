@@ -25,6 +25,28 @@ static json_t *root_json(struct srv_roots *roots, const struct nb_root *r)
                      "endpoints", eps);
 }
 
+/* What the operator should know of a root just published over prev:
+ * the release keys it drops (a device running a release signed only by
+ * one refuses the root, E_UNBOOTABLE; docs/trust.md). Added to the answer
+ * as "warnings", an array of sentences (empty when there is nothing to
+ * say). */
+static void add_warnings(json_t *answer, const struct nb_root *prev, const struct nb_root *next)
+{
+    json_t *w = json_array();
+    size_t idx[NB_ROLE_MAX_KEYS], n = nb_root_dropped_release_keys(prev, next, idx);
+    for (size_t i = 0; i < n; i++) {
+        char msg[512];
+        (void)snprintf(msg, sizeof msg,
+                       "root v%u drops release key %.16s: devices running a release signed only "
+                       "by it refuse this root (E_UNBOOTABLE) until they run one signed by a key "
+                       "it lists; keep it until the fleet has moved (docs/trust.md)",
+                       (unsigned)next->version, prev->roles[NB_ROLE_RELEASE].keys[idx[i]].keyid);
+        srv_log(SRV_LOG_WARN, "%s", msg);
+        json_array_append_new(w, json_string(msg));
+    }
+    json_object_set_new(answer, "warnings", w);
+}
+
 /* 409 for a version that is not the next one, 400 for the rest. */
 static unsigned refusal_status(enum nb_err err)
 {
@@ -34,7 +56,7 @@ static unsigned refusal_status(enum nb_err err)
 static void publish(struct srv *srv, struct http_req *req)
 {
     static const char *const fields[] = {"root", NULL};
-    struct nb_root *accepted = nb_malloc(sizeof *accepted);
+    struct nb_root *accepted = nb_malloc(2 * sizeof *accepted), *prev = accepted + 1;
     struct nb_diag diag = {{0}};
     json_t *o = accepted != NULL ? body_object(req, fields) : NULL;
     const json_t *t = json_object_get(o, "root");
@@ -45,8 +67,8 @@ static void publish(struct srv *srv, struct http_req *req)
                          "field 'root': the signed root file's text, as a string");
     } else if (o != NULL) {
         const uint8_t *text = (const uint8_t *)json_string_value(t);
-        enum nb_err err =
-            srv_roots_publish(srv->roots, text, json_string_length(t), srv_now(), accepted, &diag);
+        enum nb_err err = srv_roots_publish(srv->roots, text, json_string_length(t), srv_now(),
+                                            prev, accepted, &diag);
         struct store_audit au = auth_audit(&req->who, srv_now(), "root.publish", "root");
         if (err == NB_OK) {
             (void)snprintf(au.object, sizeof au.object, "root:%u", (unsigned)accepted->version);
@@ -57,7 +79,9 @@ static void publish(struct srv *srv, struct http_req *req)
                 srv_log(SRV_LOG_ERROR, "audit of root v%u: %s", (unsigned)accepted->version,
                         nb_strerror(err));
             srv_log(SRV_LOG_INFO, "published root v%u", (unsigned)accepted->version);
-            http_reply_json(req, MHD_HTTP_CREATED, root_json(srv->roots, accepted));
+            json_t *answer = root_json(srv->roots, accepted);
+            add_warnings(answer, prev, accepted);
+            http_reply_json(req, MHD_HTTP_CREATED, answer);
         } else {
             http_reply_error(req, refusal_status(err), nb_errname(err), "root",
                              "root refused: %s (the chain stays at v%u)",

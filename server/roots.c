@@ -151,7 +151,7 @@ uint32_t srv_roots_first(struct srv_roots *r)
 }
 
 static enum nb_err publish_locked(struct srv_roots *r, const uint8_t *text, size_t len, int64_t now,
-                                  struct nb_root *out, struct nb_diag *diag)
+                                  struct nb_root *prev, struct nb_root *out, struct nb_diag *diag)
 {
     char path[1100];
     struct nb_root next;
@@ -172,20 +172,22 @@ static enum nb_err publish_locked(struct srv_roots *r, const uint8_t *text, size
     if (err != NB_OK)
         return err;
     memcpy(copy, text, len);
+    if (prev != NULL)
+        *prev = r->newest;
     append(r, copy, len, &next);
     *out = next;
     return NB_OK;
 }
 
 enum nb_err srv_roots_publish(struct srv_roots *r, const uint8_t *text, size_t len, int64_t now,
-                              struct nb_root *out, struct nb_diag *diag)
+                              struct nb_root *prev, struct nb_root *out, struct nb_diag *diag)
 {
     /* Checked before anything else: a device could not store a larger one. */
     if (len > NB_TRUST_ROOT_MAX)
         return nb_diag_set(diag, NB_ELENGTH, "root is %zu bytes, a device's trust store holds %u",
                            len, (unsigned)NB_TRUST_ROOT_MAX);
     pthread_mutex_lock(&r->lock);
-    enum nb_err err = publish_locked(r, text, len, now, out, diag);
+    enum nb_err err = publish_locked(r, text, len, now, prev, out, diag);
     pthread_mutex_unlock(&r->lock);
     return err;
 }

@@ -41,10 +41,11 @@ uint32_t srv_roots_first(struct srv_roots *r);
 
 /* Accepts text as the next root: nb_root_step from the newest (NB_ESIG,
  * NB_ETHRESHOLD, NB_EROLLBACK, NB_EPARSE, NB_ELENGTH with why), expiry
- * (NB_EEXPIRED), then stored; *out is the accepted root. Nothing changes
- * on failure. */
+ * (NB_EEXPIRED), then stored; *out is the accepted root and *prev (when
+ * not NULL) the newest one before it. Nothing changes on failure. */
 NB_MUST_CHECK enum nb_err srv_roots_publish(struct srv_roots *r, const uint8_t *text, size_t len,
-                                            int64_t now, struct nb_root *out, struct nb_diag *diag);
+                                            int64_t now, struct nb_root *prev, struct nb_root *out,
+                                            struct nb_diag *diag);
 
 /* A copy of version's envelope text (nb_free it): NB_ENOENT when it is not
  * served here. */

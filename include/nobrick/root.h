@@ -39,6 +39,14 @@ struct nb_root {
 /* "root", "release", "director". */
 const char *nb_role_name(enum nb_role_id role);
 
+/* The release keys of old that next no longer lists (compared by public
+ * key): their indexes in old->roles[NB_ROLE_RELEASE].keys, at most
+ * NB_ROLE_MAX_KEYS. A device running a release signed only by such a key
+ * refuses next (E_UNBOOTABLE, docs/trust.md), so tools warn before it
+ * ships. Returns how many. */
+size_t nb_root_dropped_release_keys(const struct nb_root *old, const struct nb_root *next,
+                                    size_t out[NB_ROLE_MAX_KEYS]);
+
 /* Parses a root payload (not an envelope) strictly: NB_EPARSE for unknown or
  * duplicate fields, threshold 0, threshold above the number of keys, bad hex,
  * a missing role, or an endpoint that is not an http(s) URL; NB_ELENGTH past

@@ -27,6 +27,21 @@ const char *nb_role_name(enum nb_role_id role)
     return "?";
 }
 
+size_t nb_root_dropped_release_keys(const struct nb_root *old, const struct nb_root *next,
+                                    size_t out[NB_ROLE_MAX_KEYS])
+{
+    const struct nb_role *o = &old->roles[NB_ROLE_RELEASE], *n = &next->roles[NB_ROLE_RELEASE];
+    size_t dropped = 0;
+    for (size_t i = 0; i < o->n_keys && i < NB_ROLE_MAX_KEYS; i++) {
+        bool kept = false;
+        for (size_t j = 0; j < n->n_keys && !kept; j++)
+            kept = memcmp(o->keys[i].pub, n->keys[j].pub, sizeof o->keys[i].pub) == 0;
+        if (!kept)
+            out[dropped++] = i;
+    }
+    return dropped;
+}
+
 /* ---- parsing -------------------------------------------------------------- */
 
 /* Exactly the fields names[0..n-1]: an unknown field may be a critical one

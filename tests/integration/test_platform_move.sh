@@ -108,6 +108,7 @@ for d in d1 d2 d3; do preauth b "$d"; done
 rc=0
 msg=$("$nobrick" --server "$UA" --token "${tok[a]}" root publish root-v2.json 2>&1) || rc=$?
 [ "$rc" -eq 0 ] && grep -q "published root v2" <<<"$msg" && ok || bad "publish v2: exit $rc: $msg"
+grep -q "warning" <<<"$msg" && bad "v2 keeps every release key, yet: $msg" || ok
 rc=0
 msg=$("$nobrick" --server "$UA" --token "${tok[a]}" root publish root-v2.json 2>&1) || rc=$?
 [ "$rc" -eq 1 ] && grep -q "E_ROLLBACK" <<<"$msg" && ok || bad "v2 twice: exit $rc: $msg"
@@ -199,4 +200,21 @@ for d in d1 d2 d3; do
 done
 api b GET /api/v1/devices
 expect_jq '[.devices[] | select(.installed_version == "2.0.0")] | length == 3' "3 devices on B at 2.0.0"
+
+# The fleet runs releases signed by rel2: v3 drops rel1, and the server's
+# answer, printed by the CLI, still warns of what a device on a rel1
+# release would do; v4 keeps every key and draws no warning.
+"$nobrick" root rotate --from root-v2.json --sign-old r2.key --sign-new r2.key \
+    --release-key rel2.pub --director-key dir2.pub --endpoint "$UB" --out root-v3.json \
+    >/dev/null 2>&1
+rc=0
+msg=$("$nobrick" --server "$UB" --token "${tok[b]}" root publish root-v3.json 2>&1) || rc=$?
+[ "$rc" -eq 0 ] && grep -q "published root v3" <<<"$msg" &&
+    grep -q "warning: root v3 drops release key $(jq -r .keyid rel1.pub | cut -c1-16).*E_UNBOOTABLE" \
+        <<<"$msg" && ok || bad "v3 drops rel1 without a warning: exit $rc: $msg"
+"$nobrick" root rotate --from root-v3.json --sign-old r2.key --sign-new r2.key \
+    --release-key rel2.pub --director-key dir2.pub --endpoint "$UB" --out root-v4.json >/dev/null
+api b POST /api/v1/roots -d "{\"root\":$(jq -Rs . <root-v4.json)}"
+expect_status 201 "v4 published on B"
+expect_jq '.version == 4 and .warnings == []' "v4 keeps every release key: no warning"
 finish

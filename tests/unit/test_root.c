@@ -252,6 +252,37 @@ static void walk_stops_at_first_failure(void **state)
     assert_int_equal(v1.version, 3);
 }
 
+/* The release keys a next root drops, by public key: none when it keeps
+ * them (in any order, with more beside), each one it leaves out. */
+static void dropped_release_keys_by_public_key(void **state)
+{
+    (void)state;
+    struct nb_root old, next;
+    size_t idx[NB_ROLE_MAX_KEYS];
+    make_root(&old, 1);
+    make_root(&next, 2);
+    assert_int_equal(nb_root_dropped_release_keys(&old, &next, idx), 0);
+
+    /* three keys to play release keys with: rel and the two root keys */
+    const struct nb_key k_rel = old.roles[NB_ROLE_RELEASE].keys[0],
+                        k1 = old.roles[NB_ROLE_ROOT].keys[0], k2 = old.roles[NB_ROLE_ROOT].keys[1];
+    struct nb_role *o = &old.roles[NB_ROLE_RELEASE], *n = &next.roles[NB_ROLE_RELEASE];
+    o->keys[1] = k2; /* old: rel, k2 */
+    o->n_keys = 2;
+    n->keys[0] = k1; /* next: k1, rel: drops k2 */
+    n->keys[1] = k_rel;
+    n->n_keys = 2;
+    assert_int_equal(nb_root_dropped_release_keys(&old, &next, idx), 1);
+    assert_int_equal(idx[0], 1);
+    n->keys[0] = k2; /* next: k2, rel: both kept, the order changed */
+    assert_int_equal(nb_root_dropped_release_keys(&old, &next, idx), 0);
+    n->keys[0] = k1; /* next: k1 alone: drops both */
+    n->n_keys = 1;
+    assert_int_equal(nb_root_dropped_release_keys(&old, &next, idx), 2);
+    assert_int_equal(idx[0], 0);
+    assert_int_equal(idx[1], 1);
+}
+
 static void expiry_and_dates(void **state)
 {
     (void)state;
@@ -283,6 +314,7 @@ int main(void)
         cmocka_unit_test(step_accepts_next_version_only),
         cmocka_unit_test(walk_stops_at_first_failure),
         cmocka_unit_test(expiry_and_dates),
+        cmocka_unit_test(dropped_release_keys_by_public_key),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
