@@ -29,6 +29,8 @@ static const char create_usage[] =
     "Gates (defaults in brackets):\n"
     "  --soak S [86400]  --success-pct P [95]  --fail-pct P [5]  --fail-min N [3]\n"
     "  --min-finished N [10]  --cum-fail-pct P [5]  --abort-pct P [0: never]\n"
+    "  --unseen-wait S [0: never]  a wave none of whose devices checked in advances\n"
+    "                    after S s if the waves before have healthy devices\n"
     "  --salt S [from the release: the same waves when re-created]\n"
     "Per-device safety (docs/rollouts.md):\n"
     "  --device-timeout S [7200: an attempt's total]  --lease S [1800: silent this long]\n"
@@ -54,6 +56,7 @@ static const char *const num_opts[][2] = {
     {"--min-finished", "min_finished"},
     {"--cum-fail-pct", "cum_fail_pct"},
     {"--abort-pct", "abort_pct"},
+    {"--unseen-wait", "unseen_wait_s"},
     {"--device-timeout", "device_timeout_s"},
     {"--lease", "lease_s"},
     {"--retry-max", "retry_max"},

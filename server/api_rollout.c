@@ -65,6 +65,7 @@ static bool parse_create(struct http_req *req, struct create_req *c)
                                          "cum_fail_min",
                                          "abort_pct",
                                          "abort_min",
+                                         "unseen_wait_s",
                                          "device_timeout_s",
                                          "auto_rollback",
                                          "approvals_required",

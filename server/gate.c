@@ -23,6 +23,7 @@ void gate_policy_defaults(struct gate_policy *p)
     p->cum_fail_permille = 50;
     p->abort_min_count = 10;
     p->abort_permille = 0;
+    p->unseen_wait_s = 0;
 }
 
 const char *gate_decision_name(enum gate_decision d)
@@ -181,6 +182,35 @@ static void success_gate(const struct gate_policy *p, const struct gate_input *i
     }
 }
 
+/* Rule 6: nobody of the wave seen. It holds, unless the operator set
+ * unseen_wait_s and the wave waited that long with healthy devices in the
+ * waves before it to vouch for the release: a wave of devices that are all
+ * offline (in storage, on a ship) then stops holding back the rest. */
+static void unseen_gate(const struct gate_policy *p, const struct gate_input *in,
+                        struct gate_result *r)
+{
+    const struct gate_counts *c = &in->cur;
+    if (p->unseen_wait_s > 0 && in->soaked_s >= p->unseen_wait_s && in->before.succeeded > 0) {
+        decide(r, GATE_ADVANCE, GATE_R_UNSEEN_WAITED);
+        (void)snprintf(r->reason, sizeof r->reason,
+                       "wave %u advances: none of its %u devices checked in within %u s "
+                       "(unseen_wait_s), %u healthy devices in the waves before; they update "
+                       "when they return",
+                       in->wave, c->not_seen, p->unseen_wait_s, in->before.succeeded);
+        return;
+    }
+    decide(r, GATE_HOLD, GATE_R_UNSEEN);
+    int n =
+        snprintf(r->reason, sizeof r->reason,
+                 "wave %u holds: none of its %u devices has checked in yet", in->wave, c->not_seen);
+    size_t o = n < 0 ? 0 : (size_t)n;
+    if (p->unseen_wait_s > 0 && o < sizeof r->reason)
+        (void)snprintf(r->reason + o, sizeof r->reason - o, "%s",
+                       in->before.succeeded > 0
+                           ? " (it advances after unseen_wait_s without them)"
+                           : " (no healthy device in the waves before: it waits for its own)");
+}
+
 void gate_evaluate(const struct gate_policy *p, const struct gate_input *in,
                    struct gate_result *out)
 {
@@ -198,10 +228,7 @@ void gate_evaluate(const struct gate_policy *p, const struct gate_input *in,
                        in->wave, (unsigned long long)(p->soak_s - in->soaked_s), p->soak_s,
                        c->succeeded, gate_total(c));
     } else if (gate_reachable(c) == 0) {
-        decide(&r, GATE_HOLD, GATE_R_UNSEEN);
-        (void)snprintf(r.reason, sizeof r.reason,
-                       "wave %u holds: none of its %u devices has checked in yet", in->wave,
-                       c->not_seen);
+        unseen_gate(p, in, &r);
     } else {
         success_gate(p, in, &r);
     }

@@ -20,7 +20,10 @@
  *   3. pause   the same over all waves so far (cumulative), with cum_* figures
  *   4. advance the wave is empty
  *   5. hold    the soak time has not passed
- *   6. hold    no device of the wave has been seen
+ *   6. hold    no device of the wave has been seen, unless unseen_wait_s
+ *              is set, the wave has waited that long and the waves before
+ *              it have healthy devices: then advance (GATE_R_UNSEEN_WAITED;
+ *              its devices stay assigned and update when they return)
  *   7. advance succeeded >= success_permille of reachable
  *   8. hold    some reachable devices are still in progress
  *   9. pause   every reachable device finished, too few succeeded */
@@ -55,6 +58,7 @@ enum gate_rule {
     GATE_R_HEALTHY,
     GATE_R_WAITING,
     GATE_R_TOO_FEW,
+    GATE_R_UNSEEN_WAITED, /* rule 6's exception */
 };
 
 /* Devices of one wave (or of several waves added up). */
@@ -75,6 +79,7 @@ struct gate_policy {
     uint32_t cum_fail_permille;  /* 50 */
     uint32_t abort_min_count;    /* 10 */
     uint32_t abort_permille;     /* 0: never abort by itself */
+    uint32_t unseen_wait_s;      /* 0: a wave nobody was seen in holds until one is */
 };
 
 struct gate_input {

@@ -149,6 +149,7 @@ static enum nb_err act(struct srv *srv, const struct store_rollout *r,
     }
     if (g.decision == GATE_HOLD || !rollout_window_allows(spec, now))
         return NB_OK;
+    srv_log(SRV_LOG_INFO, "rollout %lld: %s", (long long)r->id, g.reason);
     int next = r->current_wave + 1;
     if ((size_t)next >= plan->n_waves) {
         char done[STORE_TEXT_MAX + 1];

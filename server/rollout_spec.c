@@ -144,6 +144,8 @@ static enum nb_err read_gate(const json_t *o, struct gate_policy *g, const char 
         err = get_uint(o, "abort_pct", 0, 100, 0, &abort_pct, field, diag);
     if (err == NB_OK)
         err = get_uint(o, "abort_min", 1, 100000, 10, &g->abort_min_count, field, diag);
+    if (err == NB_OK)
+        err = get_uint(o, "unseen_wait_s", 0, 90 * 86400, 0, &g->unseen_wait_s, field, diag);
     g->success_permille = ok_pct * 10;
     g->fail_permille = fail_pct * 10;
     g->cum_fail_permille = cum_pct * 10;
@@ -339,6 +341,7 @@ enum nb_err rollout_spec_read(const json_t *o, struct rollout_spec *out, const c
     s.canary_gate = s.gate;
     s.canary_gate.fail_min_count = 1;
     s.canary_gate.fail_min_finished = 1;
+    s.canary_gate.unseen_wait_s = 0; /* no wave before it: the canary waits for its own */
     if (err == NB_OK)
         memcpy(out, &s, sizeof s);
     return err;
@@ -372,13 +375,13 @@ json_t *rollout_spec_json(const struct rollout_spec *s)
     for (size_t i = 0; i < s->n_canary; i++)
         json_array_append_new(canary, json_string(s->canary[i]));
     json_t *o = json_pack(
-        "{s:o, s:o, s:o, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "select", sel, "canary",
-        canary, "waves", steps_json(s), "soak_s", (json_int_t)g->soak_s, "success_pct",
+        "{s:o, s:o, s:o, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "select", sel,
+        "canary", canary, "waves", steps_json(s), "soak_s", (json_int_t)g->soak_s, "success_pct",
         (json_int_t)(g->success_permille / 10), "fail_pct", (json_int_t)(g->fail_permille / 10),
         "fail_min", (json_int_t)g->fail_min_count, "min_finished", (json_int_t)g->fail_min_finished,
         "cum_fail_pct", (json_int_t)(g->cum_fail_permille / 10), "cum_fail_min",
         (json_int_t)g->cum_fail_min_count, "abort_pct", (json_int_t)(g->abort_permille / 10),
-        "abort_min", (json_int_t)g->abort_min_count);
+        "abort_min", (json_int_t)g->abort_min_count, "unseen_wait_s", (json_int_t)g->unseen_wait_s);
     safety_json(o, s);
     control_json(s, sel, o);
     return o;

@@ -8,11 +8,15 @@
 #     pauses at its first wave: only the canary and that wave were touched,
 #     the rest still run the good release; status says why in words.
 #     resume pauses again (the gate still fails); abort cancels the rest.
+#  3. A wave whose one device stays offline holds its gate, then with
+#     --unseen-wait advances without it once the wait is over (the canary
+#     vouches); the rollout completes; the device updates when it returns.
 . "$(dirname "$0")/rollout_lib.sh"
 
 mkbundle v1.nbb 1.0.0 1 one 100000
 mkbundle v2.nbb 1.2.0 2 two 100000
 mkbundle v3.nbb 1.3.0 3 three 100000
+mkbundle v4.nbb 1.4.0 4 four 100000
 start_server --poll-interval 1 --poll-jitter 0 --rollout-tick 1
 export NOBRICK_SERVER=$base NOBRICK_TOKEN=$adm
 devs=(d1 d2 d3 d4 d5 d6 d7 d8)
@@ -21,6 +25,8 @@ upload v2.nbb
 rel2=$rel
 upload v3.nbb
 rel3=$rel
+upload v4.nbb
+rel4=$rel
 
 # --- 1. a good release, canary -> 100 %, a restart and an offline device -------
 cli --json rollout plan "$rel2" --group fleet --canary "${id[d1]}" --waves 3,100% --soak 1
@@ -129,4 +135,29 @@ for w in "${wave2[@]}"; do
 done
 cli rollout status
 grep -Eq "^2 +bad +2 +aborted +1 +aborted by token" <<<"$out" && ok || bad "list: $out"
+
+# --- 3. a wave nobody of which checks in: --unseen-wait -----------------------------
+cli --json rollout create "$rel4" --group fleet --canary "${id[d1]}" --waves 1,100% --soak 1 \
+    --unseen-wait 15 --name unseen
+echo "$out" >plan4.json
+[ "$(jq -r .spec.unseen_wait_s plan4.json)" = 15 ] && ok || bad "spec: $(jq -c .spec plan4.json)"
+away=$(name_of "$(plan_ids plan4.json 1)")
+cli rollout start 3
+drive 3 '.current_wave == 1' 8 "$away" && ok || bad "rollout 3: wave 1 not reached: $body"
+[ "$(ro_get 3 .gate.reason)" = "wave 1 holds: none of its 1 devices has checked in yet (it advances after unseen_wait_s without them)" ] &&
+    ok || bad "hold reason: $body"
+drive 3 '.state == "completed"' 40 "$away" && ok || bad "rollout 3 not completed: $body"
+ro_get 3 . >status4.json
+jq -e '[.waves[].succeeded] == [1, 0, 6] and .waves[1].not_seen == 1' status4.json >/dev/null &&
+    ok || bad "rollout 3 waves: $(jq -c '[.waves[] | {succeeded, not_seen}]' status4.json)"
+grep -q "rollout 3: wave 1 advances: none of its 1 devices checked in within 15 s (unseen_wait_s), 1 healthy devices in the waves before" \
+    "$work/server.log" && ok || bad "no advance logged: $(grep 'rollout 3' "$work/server.log")"
+for _ in 1 2 3; do
+    run_agent "$away"
+    [ "$rc" -ne 5 ] || "$boot_bin" -c "$away/agent.conf" >/dev/null
+done
+[ "$(installed "$away")" = 1.4.0 ] && ok || bad "$away after its return: $(installed "$away")"
+cli rollout create "$rel4" --group fleet --unseen-wait 8000000
+[ "$rc" -ne 0 ] && grep -q "unseen_wait_s.*0..7776000" <<<"$out" && ok ||
+    bad "--unseen-wait above 90 days: $rc $out"
 finish

@@ -20,8 +20,9 @@ admin_token
 
 # At 100 devices the scenario's 1 % and 10 % steps would make a wave of one
 # or two devices; when those are all in the offline tail, the wave has no
-# reachable device to judge and its gate holds until they return (the gate
-# never advances without healthy devices). Waves of 15+ devices here.
+# reachable device to judge and its gate holds until they return (without
+# unseen_wait_s, test_rollout.sh, the gate never advances on no device of
+# its own). Waves of 15+ devices here.
 jq '.fleet.count = 100 | .fleet.poll_interval_s = 7200 | .fleet.poll_jitter_s = 600
     | .fleet.online += [{"share": 0.1, "online_p": 0.5}] | .plan.rollout.device_timeout_s = 172800
     | .plan.rollout.waves = [{"percent": 20}, {"percent": 50}, {"percent": 100}]' \

@@ -29,6 +29,8 @@ static struct gate_policy policy(int which)
         p.abort_permille = 500;
         p.abort_min_count = 4;
     }
+    if (which == 2) /* a wave nobody was seen in may advance after the soak */
+        p.unseen_wait_s = SOAK;
     return p;
 }
 
@@ -73,7 +75,11 @@ static void check_one(const struct gate_policy *p, const struct gate_input *in)
                     failed < gate_threshold(p->fail_min_count, p->fail_permille, finished));
         assert_true(gate_total(c) == 0 || in->soaked_s >= p->soak_s);
         assert_true((uint64_t)c->succeeded * 1000 >= (uint64_t)p->success_permille * reach);
-        assert_true(gate_total(c) == 0 || c->succeeded > 0);
+        /* ... and on evidence: its own healthy devices, or (unseen_wait_s)
+         * a wave nobody was seen in, waited out, after healthy waves */
+        assert_true(gate_total(c) == 0 || c->succeeded > 0 ||
+                    (r.rule == GATE_R_UNSEEN_WAITED && reach == 0 && p->unseen_wait_s > 0 &&
+                     in->soaked_s >= p->unseen_wait_s && in->before.succeeded > 0));
     }
     if (failed > 0 && finished >= p->fail_min_finished &&
         failed >= gate_threshold(p->fail_min_count, p->fail_permille, finished))
@@ -123,7 +129,7 @@ static void test_exhaustive(void **state)
     static const uint32_t before_ok[] = {0, 5, 20}, before_failed[] = {0, 2, 4};
     static const uint64_t soaked[] = {0, SOAK - 1, SOAK};
     unsigned long n = 0;
-    for (int pi = 0; pi < 2; pi++) {
+    for (int pi = 0; pi < 3; pi++) {
         struct gate_policy p = policy(pi);
         for (uint32_t ns = 0; ns <= B; ns++)
             for (uint32_t ip = 0; ip <= B; ip++)
@@ -143,7 +149,7 @@ static void test_exhaustive(void **state)
                             }
                         }
     }
-    assert_true(n == 2ul * (B + 1) * (B + 1) * (B + 1) * (B + 1) * 9 * 3);
+    assert_true(n == 3ul * (B + 1) * (B + 1) * (B + 1) * (B + 1) * 9 * 3);
 }
 
 /* Every split of a few failures over the classes: the decision depends on
@@ -211,6 +217,36 @@ static void test_sentences(void **state)
     expect(&p, &empty, GATE_ADVANCE, GATE_R_EMPTY, "wave 0 advances: it has no devices");
 }
 
+/* A wave nobody was seen in: holds without unseen_wait_s; with it, holds
+ * until the wait is over, then advances only with healthy devices before
+ * it; failures before it still pause it first. */
+static void test_unseen_wait(void **state)
+{
+    (void)state;
+    struct gate_policy p = policy(0);
+    struct gate_input in = {3, {7, 0, 0, {0}}, {0, 0, 40, {0}}, 10 * SOAK};
+    expect(&p, &in, GATE_HOLD, GATE_R_UNSEEN,
+           "wave 3 holds: none of its 7 devices has checked in yet");
+    p.unseen_wait_s = 5 * SOAK;
+    in.soaked_s = 5 * SOAK - 1;
+    expect(&p, &in, GATE_HOLD, GATE_R_UNSEEN,
+           "wave 3 holds: none of its 7 devices has checked in yet (it advances after "
+           "unseen_wait_s without them)");
+    in.soaked_s = 5 * SOAK;
+    expect(&p, &in, GATE_ADVANCE, GATE_R_UNSEEN_WAITED,
+           "wave 3 advances: none of its 7 devices checked in within 300 s (unseen_wait_s), 40 "
+           "healthy devices in the waves before; they update when they return");
+    struct gate_input first = {1, {7, 0, 0, {0}}, {0}, 10 * SOAK};
+    expect(&p, &first, GATE_HOLD, GATE_R_UNSEEN,
+           "wave 1 holds: none of its 7 devices has checked in yet (no healthy device in the "
+           "waves before: it waits for its own)");
+    in.before.failed[GATE_FAIL_HEALTH] = 5;
+    assert_int_equal(eval(&p, &in), GATE_PAUSE);
+    in.before.failed[GATE_FAIL_HEALTH] = 0;
+    in.cur.in_progress = 1; /* one seen: the ordinary rules */
+    assert_int_equal(eval(&p, &in), GATE_HOLD);
+}
+
 /* Slow bleeding: no wave trips its own gate, the waves together do. */
 static void test_cumulative(void **state)
 {
@@ -255,9 +291,10 @@ static void test_threshold(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exhaustive),       cmocka_unit_test(test_failure_classes),
-        cmocka_unit_test(test_sentences),        cmocka_unit_test(test_cumulative),
-        cmocka_unit_test(test_canary_and_abort), cmocka_unit_test(test_threshold),
+        cmocka_unit_test(test_exhaustive),  cmocka_unit_test(test_failure_classes),
+        cmocka_unit_test(test_sentences),   cmocka_unit_test(test_cumulative),
+        cmocka_unit_test(test_unseen_wait), cmocka_unit_test(test_canary_and_abort),
+        cmocka_unit_test(test_threshold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
