@@ -50,7 +50,11 @@ stopped_early() {
     expect_jq '.rollout.reason | endswith("; aborted for its automatic rollback")' \
         "$1: aborted for the rollback"
     local told='(.rollout.waves[0].planned + .rollout.waves[1].planned)'
-    expect_jq '.rollout.waves[0].planned == 5 and .rollout.waves[1].planned >= 40' "$1: the plan"
+    # Wave 1 is the devices whose position (a hash of the rollout's salt,
+    # new each run, and the device id) falls under 20 %: about 59 of 295,
+    # 38 in a run seen; 25..100 is 5 standard deviations either side.
+    expect_jq '.rollout.waves[0].planned == 5 and .rollout.waves[1].planned >= 25
+        and .rollout.waves[1].planned <= 100' "$1: the plan"
     expect_jq ".reached > 5 and .reached <= $told" "$1: only the canary and wave 1 were told"
     expect_jq ".unreached >= 300 - $told and .states.pending >= 300 - $told" \
         "$1: the rest untouched"
