@@ -4,7 +4,10 @@
 # one wave of a running rollout, 100 of them started (the start rate of 100
 # per minute used up), then 2000 check-ins of pending devices, each refused
 # with "rate cap" after counting the minute's starts and the downloads in
-# flight in one transaction. Prints a markdown block for bench/RESULTS.md.
+# flight in one transaction; then a rollout plan's selection of every
+# device (the engine makes one each tick), read page by page by OFFSET
+# (the reference) and from where the last page ended, best of 3 each.
+# Prints a markdown block for bench/RESULTS.md.
 #
 # Usage: bench/rollout.sh [WORK_DIR]   (default: a temporary directory, removed)
 # Environment: BENCH_BUILD (build/bench), BENCH_SIZES ("1000 10000 100000"),
@@ -29,10 +32,19 @@ echo "- Method: per size a fresh store (WAL) on $(df -T "$work" | awk 'NR==2 {pr
 echo
 echo "| Devices in the rollout | Mean (µs) | p50 (µs) | p99 (µs) | Max (µs) |"
 echo "|---|---|---|---|---|"
+pages=()
 for n in $sizes; do
     rm -f "$work"/r.db*
-    line=$("$top/$build/nobrick-bench-rollout" --db "sqlite:$work/r.db" --devices "$n" --started 100 \
+    out=$("$top/$build/nobrick-bench-rollout" --db "sqlite:$work/r.db" --devices "$n" --started 100 \
         --checkins "$checkins")
-    read -r _ dev _ _ _ _ _ mean _ p50 _ p99 _ max <<<"$line"
+    read -r _ dev _ _ _ _ _ mean _ p50 _ p99 _ max <<<"$(sed -n 1p <<<"$out")"
     echo "| $dev | $mean | $p50 | $p99 | $max |"
+    read -r _ dev _ off _ key _ ratio <<<"$(sed -n 2p <<<"$out")"
+    pages+=("| $dev | $off | $key | $ratio |")
 done
+echo
+echo "A plan's selection of every device, pages of 1000:"
+echo
+echo "| Devices | by OFFSET (ms) | from the last page's end (ms) | ratio |"
+echo "|---|---|---|---|"
+printf '%s\n' "${pages[@]}"

@@ -6,9 +6,14 @@
  * downloads in flight, record "rate cap") with the server's own verdict
  * (rdev_start_verdict). Through store.h and rollout_device.h only.
  *
+ * Then a rollout plan's selection, which the engine makes at each tick:
+ * every device read in pages of STORE_LIST_MAX, by OFFSET (the reference:
+ * the engine before schema 6) and from where the last page ended.
+ *
  * Usage: nobrick-bench-rollout --db sqlite:PATH --devices N [--started S] [--checkins M]
- * Prints one line: devices, started, check-ins, mean, p50, p99 and max in
- * microseconds. */
+ * Prints two lines: devices, started, check-ins, mean, p50, p99 and max in
+ * microseconds; devices, then the milliseconds of a whole read by offset
+ * and by keyset (the best of 3 each) and their ratio. */
 #include "rollout_device.h"
 
 #include <nobrick/alloc.h>
@@ -135,6 +140,59 @@ static enum nb_err measure(struct store *s, const struct args *a, int64_t rollou
     return err;
 }
 
+/* ---- a plan's selection: every device, page by page ---------------------- */
+
+struct pages {
+    struct store_device_filter f;
+    size_t rows, page_rows;
+};
+
+static bool page_row(void *arg, const struct store_device *d)
+{
+    struct pages *pg = arg;
+    pg->rows++;
+    pg->page_rows++;
+    pg->f.after_created_at = d->created_at;
+    memcpy(pg->f.after_id, d->id, sizeof pg->f.after_id);
+    return true;
+}
+
+/* One whole read, by offset or from the last row; its time in ms. */
+static enum nb_err read_all(struct store *s, bool keyset, unsigned long want, double *ms)
+{
+    struct pages pg;
+    memset(&pg, 0, sizeof pg);
+    enum nb_err err = NB_OK;
+    double t0 = now_us();
+    for (size_t off = 0; err == NB_OK; off += STORE_LIST_MAX) {
+        struct store_device_filter f = pg.f;
+        if (!keyset)
+            f.after_id[0] = '\0';
+        pg.page_rows = 0;
+        err = s->ops->device_list(s, &f, STORE_LIST_MAX, keyset ? 0 : off, page_row, &pg);
+        if (pg.page_rows < STORE_LIST_MAX)
+            break;
+    }
+    *ms = (now_us() - t0) / 1e3;
+    return err == NB_OK && pg.rows != want ? NB_EINVAL : err;
+}
+
+static enum nb_err measure_pages(struct store *s, unsigned long n, double *offset_ms,
+                                 double *keyset_ms)
+{
+    enum nb_err err = NB_OK;
+    *offset_ms = *keyset_ms = 1e18;
+    for (int i = 0; err == NB_OK && i < 3; i++) {
+        double a = 0, b = 0;
+        err = read_all(s, false, n, &a);
+        if (err == NB_OK)
+            err = read_all(s, true, n, &b);
+        *offset_ms = a < *offset_ms ? a : *offset_ms;
+        *keyset_ms = b < *keyset_ms ? b : *keyset_ms;
+    }
+    return err;
+}
+
 int main(int argc, char **argv)
 {
     struct args a;
@@ -146,12 +204,14 @@ int main(int argc, char **argv)
                         " [--started S] [--checkins M]\n");
         return 2;
     }
-    double *us = nb_calloc(a.checkins, sizeof *us);
+    double *us = nb_calloc(a.checkins, sizeof *us), offset_ms = 0, keyset_ms = 0;
     enum nb_err err = us == NULL ? NB_ENOMEM : store_open(a.db, &s, &diag);
     if (err == NB_OK) {
         err = seed(&s, a.devices, &rollout, now);
         if (err == NB_OK)
             err = measure(&s, &a, rollout, now, us);
+        if (err == NB_OK)
+            err = measure_pages(&s, a.devices, &offset_ms, &keyset_ms);
         store_close(&s);
     }
     if (err != NB_OK) {
@@ -167,6 +227,8 @@ int main(int argc, char **argv)
         "devices %lu started %lu checkins %lu mean_us %.0f p50_us %.0f p99_us %.0f max_us %.0f\n",
         a.devices, a.started, a.checkins, sum / (double)a.checkins, us[a.checkins / 2],
         us[a.checkins * 99 / 100], us[a.checkins - 1]);
+    printf("devices %lu offset_ms %.1f keyset_ms %.1f ratio %.1f\n", a.devices, offset_ms,
+           keyset_ms, keyset_ms > 0 ? offset_ms / keyset_ms : 0);
     nb_free(us);
     return 0;
 }

@@ -23,7 +23,8 @@ struct planner {
     json_t *hw;
     struct rollout_plan *plan;
     size_t cap;
-    size_t visited; /* rows of the current page */
+    size_t visited;                  /* rows of the current page */
+    struct store_device_filter page; /* the selection, and where its next page starts */
     enum nb_err err;
 };
 
@@ -101,6 +102,8 @@ static bool consider_selected(void *arg, const struct store_device *d)
 {
     struct planner *p = arg;
     p->visited++;
+    p->page.after_created_at = d->created_at;
+    memcpy(p->page.after_id, d->id, sizeof p->page.after_id);
     return consider(p, d, false);
 }
 
@@ -123,17 +126,17 @@ static enum nb_err select_rollback(struct srv *srv, struct planner *p)
 
 static enum nb_err select_devices(struct srv *srv, struct planner *p)
 {
-    struct store_device_filter f;
+    struct store_device_filter *f = &p->page;
     if (p->spec->rollback_of > 0)
         return select_rollback(srv, p);
-    memset(&f, 0, sizeof f);
-    memcpy(f.group, p->spec->group, sizeof f.group);
-    memcpy(f.tag, p->spec->tag, sizeof f.tag);
-    memcpy(f.hw_class, p->spec->hw_class, sizeof f.hw_class);
-    for (size_t off = 0; p->err == NB_OK; off += STORE_LIST_MAX) {
+    memset(f, 0, sizeof *f);
+    memcpy(f->group, p->spec->group, sizeof f->group);
+    memcpy(f->tag, p->spec->tag, sizeof f->tag);
+    memcpy(f->hw_class, p->spec->hw_class, sizeof f->hw_class);
+    while (p->err == NB_OK) {
         p->visited = 0;
         enum nb_err err =
-            srv->store.ops->device_list(&srv->store, &f, STORE_LIST_MAX, off, consider_selected, p);
+            srv->store.ops->device_list(&srv->store, f, STORE_LIST_MAX, 0, consider_selected, p);
         if (err != NB_OK)
             return err;
         if (p->visited < STORE_LIST_MAX)
@@ -158,7 +161,7 @@ enum nb_err rollout_plan_make(struct srv *srv, const struct store_release *r,
 {
     memset(plan, 0, sizeof *plan);
     plan->excluded = json_array();
-    struct planner p = {r, spec, json_loads(r->hw_classes, 0, NULL), plan, 0, 0, NB_OK};
+    struct planner p = {r, spec, json_loads(r->hw_classes, 0, NULL), plan, 0, 0, {0}, NB_OK};
     enum nb_err err = select_devices(srv, &p);
     json_decref(p.hw);
     if (err == NB_OK)

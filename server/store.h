@@ -50,13 +50,19 @@ struct store_device {
     char last_result[STORE_TEXT_MAX + 1]; /* "" when none */
 };
 
-/* Filters of device_list; empty strings and has_state=false match all. */
+/* Filters of device_list; empty strings and has_state=false match all.
+ * The list's order is (created_at, id); with after_id set it starts after
+ * the device (after_created_at, after_id), so that a caller reading every
+ * page goes on from where the last one ended (an index search) instead of
+ * skipping an OFFSET of rows again for each page. */
 struct store_device_filter {
     bool has_state;
     enum store_device_state state;
     char hw_class[STORE_NAME_MAX + 1];
     char group[STORE_NAME_MAX + 1];
     char tag[STORE_NAME_MAX + 1];
+    int64_t after_created_at;
+    char after_id[STORE_ID_MAX + 1]; /* "": from the first */
 };
 
 /* What a device reports at check-in. */

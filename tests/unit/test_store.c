@@ -206,6 +206,27 @@ static void test_device_list_filters(void **state)
     ids[0] = '\0';
     assert_int_equal(s->ops->device_list(s, &f, 1, 1, collect_ids, ids), NB_OK);
     assert_string_equal(ids, "b,");
+    /* From where a page ended: after (created_at, id), ties broken by id,
+     * with the other filters still applied. */
+    f.after_created_at = a.created_at;
+    memcpy(f.after_id, "a", 2);
+    list_ids(s, &f, ids);
+    assert_string_equal(ids, "b,c,");
+    memcpy(f.after_id, "b", 2);
+    list_ids(s, &f, ids);
+    assert_string_equal(ids, "c,");
+    memcpy(f.hw_class, "valve", 6);
+    list_ids(s, &f, ids);
+    assert_string_equal(ids, "");
+    memset(&f, 0, sizeof f);
+    f.after_created_at = a.created_at - 1;
+    memcpy(f.after_id, "zzz", 4);
+    list_ids(s, &f, ids);
+    assert_string_equal(ids, "a,b,c,");
+    f.after_created_at = a.created_at + 1;
+    memcpy(f.after_id, "0", 2);
+    list_ids(s, &f, ids);
+    assert_string_equal(ids, "");
 }
 
 static void test_device_state_is_compare_and_set(void **state)
