@@ -17,12 +17,15 @@
 
 static const char list_usage[] =
     "Usage: nobrick device list [--state S] [--hw-class C] [--group G] [--tag T]\n"
-    "                           [--limit N] [--offset N] [--json]\n"
+    "                           [--limit N] [--offset N] [--after CURSOR] [--json]\n"
     "\n"
     "Lists devices: id, hardware class, state (pending, preauthorized, active,\n"
     "decommissioned; \", quarantined\" when rollouts leave it out after repeated\n"
     "failures), group, installed version and last check-in (UTC). The filters\n"
-    "combine; --limit defaults to the server's 100.\n";
+    "combine; --limit defaults to the server's 100 (at most 1000). A full page\n"
+    "ends with the option that shows the next one (--after CURSOR: as fast on\n"
+    "the thousandth page as on the first; --offset reads past every device\n"
+    "before it).\n";
 
 static enum nb_err add_device_row(struct cli_table *t, const json_t *d)
 {
@@ -73,18 +76,20 @@ static int add_query(struct cli_remote *r, char *q, size_t size, const char *nam
 
 static int device_list(struct cli_remote *r, int argc, char **argv)
 {
-    const char *v[6] = {NULL};
-    static const char *const names[] = {"state", "hw_class", "group", "tag", "limit", "offset"};
+    const char *v[7] = {NULL};
+    static const char *const names[] = {"state", "hw_class", "group", "tag",
+                                        "limit", "offset",   "after"};
     const struct cli_opt opts[] = {
         {"--state", &v[0], NULL, NULL, 0, NULL}, {"--hw-class", &v[1], NULL, NULL, 0, NULL},
         {"--group", &v[2], NULL, NULL, 0, NULL}, {"--tag", &v[3], NULL, NULL, 0, NULL},
         {"--limit", &v[4], NULL, NULL, 0, NULL}, {"--offset", &v[5], NULL, NULL, 0, NULL},
+        {"--after", &v[6], NULL, NULL, 0, NULL},
     };
     char path[1024] = "/api/v1/devices", q[900] = "";
     size_t n_pos = 0;
     json_t *doc = NULL;
-    int rc = cli_remote_parse(r, argc, argv, opts, 6, NULL, 0, 0, &n_pos, NULL);
-    for (size_t i = 0; rc == CLI_EXIT_OK && i < 6; i++)
+    int rc = cli_remote_parse(r, argc, argv, opts, 7, NULL, 0, 0, &n_pos, NULL);
+    for (size_t i = 0; rc == CLI_EXIT_OK && i < 7; i++)
         rc = add_query(r, q, sizeof q, names[i], v[i]);
     if (rc != CLI_EXIT_OK)
         return rc;
@@ -93,6 +98,10 @@ static int device_list(struct cli_remote *r, int argc, char **argv)
     if (rc != CLI_EXIT_OK || r->json)
         return rc != CLI_EXIT_OK ? rc : cli_remote_print_json(doc);
     rc = print_devices(json_object_get(doc, "devices"));
+    const json_t *next = json_object_get(doc, "next");
+    if (rc == CLI_EXIT_OK && json_is_string(next))
+        printf("more: nobrick device list --after %s (with the same filters)\n",
+               json_string_value(next));
     json_decref(doc);
     return rc;
 }

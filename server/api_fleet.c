@@ -68,9 +68,49 @@ static bool query_count(struct http_req *req, const char *name, size_t dflt, siz
     return true;
 }
 
+/* A device id as ids are made: 1..64 lower-case hex digits. */
+static bool is_device_id(const char *s)
+{
+    size_t n = strspn(s, "0123456789abcdef");
+    return n > 0 && n <= STORE_ID_MAX && s[n] == '\0';
+}
+
+/* The page cursor "CREATED_AT.ID": where a page ended, so the next one
+ * starts after it (an index search, however deep the page). */
+static bool query_after(struct http_req *req, struct store_device_filter *f)
+{
+    const char *v = http_query(req, "after");
+    const char *dot = v != NULL ? strchr(v, '.') : NULL;
+    char num[24];
+    int64_t at = 0;
+    size_t n = dot != NULL ? (size_t)(dot - v) : 0;
+    if (v == NULL)
+        return true;
+    if (n > 0 && n < sizeof num) {
+        memcpy(num, v, n);
+        num[n] = '\0';
+    }
+    if (dot == NULL || n == 0 || n >= sizeof num || !body_parse_id(num, &at) ||
+        !is_device_id(dot + 1)) {
+        http_reply_error(req, MHD_HTTP_BAD_REQUEST, "E_PARSE", "after",
+                         "query 'after': the \"next\" of the page before (CREATED_AT.ID)");
+        return false;
+    }
+    f->after_created_at = at;
+    (void)snprintf(f->after_id, sizeof f->after_id, "%s", dot + 1);
+    return true;
+}
+
+struct device_page {
+    json_t *devices;
+    char next[STORE_ID_MAX + 32]; /* the last device's cursor */
+};
+
 static bool collect_device(void *arg, const struct store_device *d)
 {
-    json_array_append_new(arg, device_json(d));
+    struct device_page *pg = arg;
+    json_array_append_new(pg->devices, device_json(d));
+    (void)snprintf(pg->next, sizeof pg->next, "%lld.%s", (long long)d->created_at, d->id);
     return true;
 }
 
@@ -78,20 +118,25 @@ static void list(struct srv *srv, struct http_req *req)
 {
     struct store_device_filter f;
     size_t limit = 0, offset = 0;
-    if (!query_filter(req, &f) || !query_count(req, "limit", 100, &limit) ||
-        !query_count(req, "offset", 0, &offset))
+    if (!query_filter(req, &f) || !query_after(req, &f) ||
+        !query_count(req, "limit", 100, &limit) || !query_count(req, "offset", 0, &offset))
         return;
-    json_t *a = json_array();
+    struct device_page pg = {json_array(), ""};
     enum nb_err err =
-        srv->store.ops->device_list(&srv->store, &f, limit, offset, collect_device, a);
+        srv->store.ops->device_list(&srv->store, &f, limit, offset, collect_device, &pg);
     if (err == NB_OK)
-        err = api_safety_mark(srv, a, srv_now());
+        err = api_safety_mark(srv, pg.devices, srv_now());
     if (err != NB_OK) {
-        json_decref(a);
+        json_decref(pg.devices);
         http_reply_store_error(req, err, "devices");
         return;
     }
-    http_reply_json(req, MHD_HTTP_OK, json_pack("{s:o}", "devices", a));
+    /* A full page may have more after it; a short one is the last. */
+    size_t shown = json_array_size(pg.devices);
+    bool more = shown > 0 && shown == (limit < STORE_LIST_MAX ? limit : STORE_LIST_MAX);
+    http_reply_json(req, MHD_HTTP_OK,
+                    json_pack("{s:o, s:o}", "devices", pg.devices, "next",
+                              more ? json_string(pg.next) : json_null()));
 }
 
 /* ---- show, with history ------------------------------------------------------------ */

@@ -78,6 +78,14 @@ run device tag "$id" beta eu
 has "tagged $id" out "tag"
 run device list --tag eu --json
 jq_out "[.devices[].id] == [\"$id\"] and .devices[0].state == \"active\"" "list by tag"
+run device list --limit 1
+cursor=$(sed -nE 's/^more: nobrick device list --after ([^ ]+) .*/\1/p' <<<"$out")
+[ -n "$cursor" ] && ok || bad "a full page names the next: $out"
+run device list --limit 1 --after "$cursor"
+grep -q "^more:" <<<"$out" && bad "the last page names a next: $out" || ok
+run device list --after nonsense
+expect 1 "a bad cursor"
+has "after" err "the bad cursor named"
 run device show "$id"
 has "state:            active" out "show: state"
 has "tags:             beta,eu" out "show: tags"

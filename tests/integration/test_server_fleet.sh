@@ -46,6 +46,22 @@ req GET "/api/v1/devices?state=pending" "${A[@]}"
 expect_jq "[.devices[].id] == [\"$(dev_id c)\"]" "pending"
 req GET "/api/v1/devices?state=sleepy" "${A[@]}"
 expect_status 400 "bad state filter"
+# Pages by cursor: a full page names the next; the last (short) one says null.
+req GET "/api/v1/devices" "${A[@]}"
+expect_jq '.next == null and (.devices | length) == 3' "one page: no next"
+all=$(jq -c '[.devices[].id]' <<<"$body")
+req GET "/api/v1/devices?limit=2" "${A[@]}"
+expect_jq '(.devices | length) == 2 and (.next | test("^[0-9]+\\.[0-9a-f]{64}$"))' "a full page: next"
+first=$(jq -c '[.devices[].id]' <<<"$body")
+req GET "/api/v1/devices?limit=2&after=$(jq -r .next <<<"$body")" "${A[@]}"
+expect_jq ".next == null and ($first + [.devices[].id]) == $all" "the next page: the rest, in order"
+req GET "/api/v1/devices?limit=1&group=lab&after=$(jq -r '.devices[0].created_at' <<<"$body").0" "${A[@]}"
+expect_status 200 "a cursor with filters"
+for bad in 12 .abc 12. x.abc "12.no%20spaces"; do
+    req GET "/api/v1/devices?after=$bad" "${A[@]}"
+    expect_status 400 "after=$bad refused"
+    expect_jq '.error.field == "after"' "after=$bad: the field named"
+done
 req GET "/api/v1/devices/$(dev_id b)" "${A[@]}"
 expect_jq '.tags == ["beta", "eu"] and .group == "lab"' "show"
 
