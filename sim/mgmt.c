@@ -160,9 +160,18 @@ json_t *sim_mgmt_counts_sum(struct sim_net *net, const char *token, const int64_
     return sum;
 }
 
-json_t *sim_mgmt_call(struct sim_net *net, const char *method, const char *path, const char *token,
-                      const char *body, int want, struct nb_diag *diag)
+enum nb_err sim_mgmt_rollout(struct sim_net *net, const char *token, const char *body, int64_t *id,
+                             int64_t *planned, struct nb_diag *diag)
 {
-    return call_json(net, method, path, token, body, body != NULL ? strlen(body) : 0, NULL, want,
-                     diag);
+    char path[64];
+    json_t *o = sim_mgmt_json(net, "POST", "/api/v1/rollouts", token, body, 201, diag);
+    *id = (int64_t)json_integer_value(json_object_get(o, "id"));
+    *planned = (int64_t)json_integer_value(json_object_get(json_object_get(o, "plan"), "devices"));
+    json_decref(o);
+    if (*id <= 0)
+        return o == NULL ? NB_EIO : nb_diag_set(diag, NB_EPARSE, "rollout: no id in the answer");
+    (void)snprintf(path, sizeof path, "/api/v1/rollouts/%lld/start", (long long)*id);
+    o = sim_mgmt_json(net, "POST", path, token, NULL, 200, diag);
+    json_decref(o);
+    return o != NULL ? NB_OK : NB_EIO;
 }

@@ -40,9 +40,9 @@ json_t *sim_mgmt_counts(struct sim_net *net, const char *token, int64_t id);
  * NULL when one cannot be read. */
 json_t *sim_mgmt_counts_sum(struct sim_net *net, const char *token, const int64_t *ids, size_t n);
 
-/* One blocking call with a JSON body (NULL: none) whose answer, HTTP want,
- * is a JSON object: a new reference, or NULL with diag set. */
-json_t *sim_mgmt_call(struct sim_net *net, const char *method, const char *path, const char *token,
-                      const char *body, int want, struct nb_diag *diag);
+/* POST /api/v1/rollouts with body (a spec with its release_id), then
+ * POST .../start: its id and the devices its plan holds. */
+NB_MUST_CHECK enum nb_err sim_mgmt_rollout(struct sim_net *net, const char *token, const char *body,
+                                           int64_t *id, int64_t *planned, struct nb_diag *diag);
 
 #endif

@@ -270,7 +270,7 @@ static enum nb_err wave_deployment(struct sim_net *net, const char *token, int64
     char path[64];
     (void)snprintf(path, sizeof path, "/api/v1/rollouts/%lld", (long long)id);
     for (int tries = 0; tries < 60; tries++) {
-        json_t *o = sim_mgmt_call(net, "GET", path, token, NULL, 200, diag);
+        json_t *o = sim_mgmt_json(net, "GET", path, token, NULL, 200, diag);
         json_t *waves = json_object_get(o, "waves");
         json_int_t d = json_integer_value(
             json_object_get(json_array_get(waves, json_array_size(waves) - 1), "deployment_id"));
@@ -296,8 +296,8 @@ static enum nb_err wave_deployment(struct sim_net *net, const char *token, int64
 static enum nb_err roll_out(struct sim_fleet *f, struct sim_net *net, const char *token, size_t i,
                             int64_t *dep, struct nb_diag *diag)
 {
-    char body[256], path[64];
-    int64_t rel = 0;
+    char body[256];
+    int64_t rel = 0, id = 0, planned = 0;
     enum nb_err err =
         sim_mgmt_upload(net, token, f->sc->releases[i].bundle, &rel, f->release_version[i], diag);
     if (err != NB_OK)
@@ -306,15 +306,9 @@ static enum nb_err roll_out(struct sim_fleet *f, struct sim_net *net, const char
                    "{\"release_id\":%lld,\"name\":\"sim-move-%lld\",\"select\":{\"group\":"
                    "\"%s\"},\"waves\":[{\"percent\":100}]}",
                    (long long)rel, (long long)rel, f->sc->group);
-    json_t *o = sim_mgmt_call(net, "POST", "/api/v1/rollouts", token, body, 201, diag);
-    json_int_t id = json_integer_value(json_object_get(o, "id"));
-    json_int_t planned = json_integer_value(json_object_get(json_object_get(o, "plan"), "devices"));
-    json_decref(o);
-    if (id <= 0)
-        return o == NULL ? NB_EIO : nb_diag_set(diag, NB_EPARSE, "rollout: no id");
-    (void)snprintf(path, sizeof path, "/api/v1/rollouts/%lld/start", (long long)id);
-    json_decref(o = sim_mgmt_call(net, "POST", path, token, NULL, 200, diag));
-    err = o != NULL ? wave_deployment(net, token, (int64_t)id, dep, diag) : NB_EIO;
+    err = sim_mgmt_rollout(net, token, body, &id, &planned, diag);
+    if (err == NB_OK)
+        err = wave_deployment(net, token, id, dep, diag);
     if (err == NB_OK)
         fprintf(stderr,
                 "sim: move: rollout %lld (deployment %lld): %s to %lld devices of group %s\n",

@@ -186,7 +186,7 @@ static void on_tick(void *ctx, struct sim_run *r)
 enum nb_err sim_rollout_start(struct sim_rollout *ro, struct sim_run *r, const char *token,
                               int64_t release_id, const char *version, struct nb_diag *diag)
 {
-    char path[64];
+    int64_t planned = 0;
     memset(ro, 0, sizeof *ro);
     ro->net = r->net;
     ro->token = token;
@@ -195,16 +195,9 @@ enum nb_err sim_rollout_start(struct sim_rollout *ro, struct sim_run *r, const c
     static char body[SIM_ROLLOUT_SPEC_MAX * 2];
     if (!create_body(r, release_id, body, sizeof body, diag))
         return NB_ELENGTH;
-    json_t *o = sim_mgmt_json(r->net, "POST", "/api/v1/rollouts", token, body, 201, diag);
-    ro->main.id = (int64_t)json_integer_value(json_object_get(o, "id"));
-    json_decref(o);
-    if (ro->main.id <= 0)
-        return o == NULL ? NB_EIO : nb_diag_set(diag, NB_EPARSE, "rollout: no id in the answer");
-    (void)snprintf(path, sizeof path, "/api/v1/rollouts/%lld/start", (long long)ro->main.id);
-    o = sim_mgmt_json(r->net, "POST", path, token, NULL, 200, diag);
-    if (o == NULL)
-        return NB_EIO;
-    json_decref(o);
+    enum nb_err err = sim_mgmt_rollout(r->net, token, body, &ro->main.id, &planned, diag);
+    if (err != NB_OK)
+        return err;
     sim_run_start_plan(r, version);
     r->on_tick = on_tick;
     r->tick_ctx = ro;
