@@ -139,6 +139,8 @@ static void event(struct watch *w, const json_t *o)
         printf("rebooting in %lld s to start %s\n", (long long)i_of(o, "in_s"), v);
     else if (strcmp(e, "succeeded") == 0)
         printf("update %s succeeded: the device runs it\n", v);
+    else if (strcmp(e, "cancelled") == 0 && strcmp(s_of(o, "by"), "server") == 0)
+        printf("update %s taken back by the server: it stays off this device\n", v);
     else if (strcmp(e, "cancelled") == 0)
         printf("update %s cancelled\n", v);
     else if (strcmp(e, "failed") == 0)

@@ -100,6 +100,11 @@ bool agent_event_json(const struct nb_agent_event *ev, const char *support, char
     case NB_AGENT_EV_FAILED:
         set_failure(o, ev, support);
         break;
+    case NB_AGENT_EV_CANCELLED:
+        json_object_set_new(o, "by", json_string(ev->by_server ? "server" : "user"));
+        if (ev->detail[0] != '\0')
+            json_object_set_new(o, "message", json_string(ev->detail));
+        break;
     default:
         break;
     }

@@ -62,6 +62,7 @@ struct sim_device {
     bool settled;             /* counted in the run's settled devices */
     bool reached;             /* an update was announced to it (deployment reached it) */
     bool frame_pending;       /* the request in flight fetches a run of frames */
+    bool withdrawn;           /* the server took its update back before it installed */
     uint64_t last_frame_last; /* the last byte the previous frame request asked for */
     uint64_t updated_at_ms;
     /* behaviour (behaviour.h, online.h) */

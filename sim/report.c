@@ -195,6 +195,7 @@ json_t *sim_report_summary(const struct sim_run *r, int64_t deployment_id, json_
         add_load(r, s, end_wall_ms);
         json_object_set_new(s, "expectations_met", json_boolean(*ok));
         json_object_set_new(s, "reached", json_integer(r->reached));
+        json_object_set_new(s, "withdrawn", json_integer(r->withdrawn));
         json_object_set_new(s, "reverted", json_integer(reverted));
         json_object_set_new(s, "online", online(r));
         json_object_set_new(s, "rollout", rollout != NULL ? json_incref(rollout) : json_null());

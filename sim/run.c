@@ -95,6 +95,23 @@ static void settle(struct sim_run *r, struct sim_device *d)
     d->settled = true;
 }
 
+/* The server took d's update back before d installed it (CANCELLED by
+ * the server: an aborted rollout cancelled its deployment): d keeps its
+ * version and is settled, unless an update reaches it again. */
+static void withdraw(struct sim_run *r, struct sim_device *d, bool again)
+{
+    if (again && d->withdrawn) { /* offered again: not settled after all */
+        d->withdrawn = d->settled = false;
+        r->withdrawn--;
+        r->settled--;
+        r->settled_reached--;
+    } else if (!again && !d->withdrawn && !d->settled && d->outcome == SIM_PENDING) {
+        d->withdrawn = true;
+        r->withdrawn++;
+        settle(r, d);
+    }
+}
+
 static void on_event(void *ctx, const struct nb_agent_event *ev)
 {
     struct sim_device *d = ctx;
@@ -102,8 +119,11 @@ static void on_event(void *ctx, const struct nb_agent_event *ev)
     const struct sim_scenario *sc = r->sc;
     /* One progress event per frame verified and written from an answer. */
     r->frames += ev->kind == NB_AGENT_EV_PROGRESS && d->frame_pending;
-    if (ev->kind == NB_AGENT_EV_AVAILABLE) {
+    if (ev->kind == NB_AGENT_EV_CANCELLED && ev->by_server) {
+        withdraw(r, d, false);
+    } else if (ev->kind == NB_AGENT_EV_AVAILABLE) {
         d->last_frame_last = 0;
+        withdraw(r, d, true);
         if (!d->reached) {
             r->reached++;
             r->settled_reached += d->settled;

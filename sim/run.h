@@ -52,6 +52,7 @@ struct sim_run {
     uint32_t stopped;         /* cores that ended (DONE without a power cut) */
     uint32_t reached;         /* devices told of the update */
     uint32_t settled_reached; /* ... and settled */
+    uint32_t withdrawn;       /* ... whose update the server took back before they installed it */
     uint64_t frames;          /* frames verified and written from frame answers */
     uint64_t frame_requests;  /* Range requests for a run of frames */
     uint64_t

@@ -127,7 +127,8 @@ enum nb_agent_event_kind {
     NB_AGENT_EV_REBOOTING,  /* version, in_s: the reboot comes in in_s seconds */
     NB_AGENT_EV_SUCCEEDED,  /* version: committed after its health checks */
     NB_AGENT_EV_FAILED,     /* version (may be empty), code, detail, retry_in_s (0: gave up) */
-    NB_AGENT_EV_CANCELLED,  /* version: declined by a cancel command */
+    NB_AGENT_EV_CANCELLED,  /* version: declined by a cancel command, or (by_server) taken
+                             * back by the server before it installed */
     NB_AGENT_EV_COUNT
 };
 
@@ -142,6 +143,7 @@ struct nb_agent_event {
     enum nb_err code;
     uint32_t retry_in_s;
     char detail[200]; /* what happened, for the log ("check '20-app' exited with 1") */
+    bool by_server;   /* CANCELLED: its deployment cancelled or its release withdrawn */
 };
 
 /* The UI's decisions (docs/agent.md lists when each is valid). */

@@ -149,6 +149,14 @@ static bool gone(struct nb_agent *a, const struct nb_agent_response *r)
         return false;
     nb__agent_log(a, "deployment %lld: the server no longer offers it (HTTP %d)",
                   (long long)a->instr.deployment_id, r->status);
+    /* The user was told of it (AVAILABLE): tell them it is off. */
+    struct nb_agent_event ev = nb__agent_ev(a, NB_AGENT_EV_CANCELLED);
+    ev.by_server = true;
+    (void)snprintf(ev.detail, sizeof ev.detail,
+                   "the server no longer offers it (HTTP %d): its deployment was cancelled or "
+                   "the release withdrawn",
+                   r->status);
+    nb__agent_emit(a, &ev);
     if (a->installing)
         nb_install_fini(&a->install);
     a->installing = false;

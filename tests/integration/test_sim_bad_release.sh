@@ -60,6 +60,10 @@ stopped_early() {
         "$1: the rest untouched"
     expect_jq '.rolled_back >= 2 and .rolled_back + .updated + .failed <= .reached' \
         "$1: r2 devices rolled back"
+    # Every device told of it ended somewhere: updated, rolled back, failed,
+    # or its update taken back by the abort before it installed.
+    expect_jq '.updated + .rolled_back + .failed + .withdrawn == .reached' \
+        "$1: every device told of the release accounted for"
     expect_jq '.timing.time_to_50_s == null' "$1: never half the fleet"
     rolled_back_by_engine "$1" "$2"
 }

@@ -213,6 +213,32 @@ static void test_policy_cancel_retry(void **state)
     dx_close(&g.d);
 }
 
+/* The server takes the update back after announcing it (an aborted
+ * rollout cancels the deployment): its download is answered 403, the
+ * agent drops it, says so (CANCELLED, by the server, with why), touches
+ * no slot, and polls on. */
+static void test_withdrawn_by_server(void **state)
+{
+    (void)state;
+    struct ax_rig g;
+    struct ax_fake f = {.offer = true, .drop_frame = -1, .withdrawn = true};
+    ax_rig_provision(&g);
+    ax_rig_agent(&g, false, true, NB_BOOTCTL_A);
+    assert_int_equal(ax_drive(&g, &f, true, 2).what, NB_AGENT_WAIT);
+    int av = ax_ev_find(&g, NB_AGENT_EV_AVAILABLE, 0),
+        cx = ax_ev_find(&g, NB_AGENT_EV_CANCELLED, 0);
+    assert_true(av >= 0 && cx > av);
+    assert_true(g.ev[cx].by_server);
+    assert_string_equal(g.ev[cx].version, "1.2.3");
+    assert_non_null(strstr(g.ev[cx].detail, "HTTP 403"));
+    assert_int_equal(ax_ev_find(&g, NB_AGENT_EV_INSTALLING, 0), -1);
+    assert_int_equal(ax_ev_find(&g, NB_AGENT_EV_FAILED, 0), -1);
+    assert_int_equal(slot_b(&g), NB_BOOTCTL_EMPTY);
+    assert_true(f.checkins >= 2); /* it polls on */
+    nb_agent_fini(&g.a);
+    dx_close(&g.d);
+}
+
 /* The countdown: "rebooting in 60 s"; postpone makes it 120 s more (a new
  * event); cancel is refused (the trial is armed); install-now reboots at
  * once. */
@@ -299,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_policy_ask_postpone),
         cmocka_unit_test(test_policy_schedule_at),
         cmocka_unit_test(test_policy_cancel_retry),
+        cmocka_unit_test(test_withdrawn_by_server),
         cmocka_unit_test(test_policy_reboot_countdown),
         cmocka_unit_test(test_events_health),
         cmocka_unit_test(test_remedy_table_covers_err_h),

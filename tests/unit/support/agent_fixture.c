@@ -281,6 +281,9 @@ static void serve(struct ax_fake *f, const struct nb_agent_request *q, struct nb
         serve_checkin(f, q, r, base, stranger);
     } else if (strcmp(path, "/api/v1/device/reports") == 0) {
         serve_report(f, q, r);
+    } else if (f->withdrawn) {
+        f->offer = false; /* cancelled: no longer in the check-in answer either */
+        reply(r, 403, "{\"error\":{\"code\":\"E_NOT_FOR_DEVICE\"}}");
     } else {
         serve_range(f, q, r);
     }

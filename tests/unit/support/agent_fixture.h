@@ -64,7 +64,8 @@ struct ax_fake {
     uint64_t flip_at; /* bundle offset: one bit flipped in the first answer holding it (0: none) */
     uint64_t cut_at;  /* bundle offset: the first answer holding it ends before it (0: none) */
     bool whole_once;  /* the first frame request is answered 200, not 206 */
-    bool stop_on_commit;                        /* stop offering once "committed" is reported */
+    bool stop_on_commit; /* stop offering once "committed" is reported */
+    bool withdrawn; /* the bundle is answered 403 (the deployment cancelled), and not offered */
     int checkins, meta_gets, frame_gets[64];    /* frame_gets: requests starting at frame i */
     uint64_t frame_first[128], frame_last[128]; /* the Range of each frame request, in order */
     int frame_reqs;
