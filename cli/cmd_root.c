@@ -462,13 +462,11 @@ static enum nb_err load_root_file(const char *path, struct nb_root *out, struct 
 static void warn_dropped_release_keys(const struct nb_root *old, const struct nb_root *next)
 {
     size_t idx[NB_ROLE_MAX_KEYS], n = nb_root_dropped_release_keys(old, next, idx);
-    for (size_t i = 0; i < n; i++)
-        fprintf(stderr,
-                "nobrick: warning: root v%u drops release key %.16s: devices running a "
-                "release signed only by it refuse this root (E_UNBOOTABLE) until they run "
-                "one signed by a key it lists; keep it until the fleet has moved "
-                "(docs/trust.md)\n",
-                (unsigned)next->version, old->roles[NB_ROLE_RELEASE].keys[idx[i]].keyid);
+    for (size_t i = 0; i < n; i++) {
+        char msg[512];
+        nb_root_drop_warning(next, old->roles[NB_ROLE_RELEASE].keys[idx[i]].keyid, msg, sizeof msg);
+        fprintf(stderr, "nobrick: warning: %s\n", msg);
+    }
 }
 
 static int root_rotate_run(const struct opts *o, struct signer_set *set, struct nb_diag *diag,

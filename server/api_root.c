@@ -36,11 +36,8 @@ static void add_warnings(json_t *answer, const struct nb_root *prev, const struc
     size_t idx[NB_ROLE_MAX_KEYS], n = nb_root_dropped_release_keys(prev, next, idx);
     for (size_t i = 0; i < n; i++) {
         char msg[512];
-        (void)snprintf(msg, sizeof msg,
-                       "root v%u drops release key %.16s: devices running a release signed only "
-                       "by it refuse this root (E_UNBOOTABLE) until they run one signed by a key "
-                       "it lists; keep it until the fleet has moved (docs/trust.md)",
-                       (unsigned)next->version, prev->roles[NB_ROLE_RELEASE].keys[idx[i]].keyid);
+        nb_root_drop_warning(next, prev->roles[NB_ROLE_RELEASE].keys[idx[i]].keyid, msg,
+                             sizeof msg);
         srv_log(SRV_LOG_WARN, "%s", msg);
         json_array_append_new(w, json_string(msg));
     }

@@ -47,6 +47,10 @@ const char *nb_role_name(enum nb_role_id role);
 size_t nb_root_dropped_release_keys(const struct nb_root *old, const struct nb_root *next,
                                     size_t out[NB_ROLE_MAX_KEYS]);
 
+/* The warning for one dropped key (keyid) of next, as one sentence in out:
+ * the same words wherever a tool says it. */
+void nb_root_drop_warning(const struct nb_root *next, const char *keyid, char *out, size_t cap);
+
 /* Parses a root payload (not an envelope) strictly: NB_EPARSE for unknown or
  * duplicate fields, threshold 0, threshold above the number of keys, bad hex,
  * a missing role, or an endpoint that is not an http(s) URL; NB_ELENGTH past

@@ -42,6 +42,15 @@ size_t nb_root_dropped_release_keys(const struct nb_root *old, const struct nb_r
     return dropped;
 }
 
+void nb_root_drop_warning(const struct nb_root *next, const char *keyid, char *out, size_t cap)
+{
+    (void)snprintf(out, cap,
+                   "root v%u drops release key %.16s: devices running a release signed only by "
+                   "it refuse this root (E_UNBOOTABLE) until they run one signed by a key it "
+                   "lists; keep it until the fleet has moved (docs/trust.md)",
+                   (unsigned)next->version, keyid);
+}
+
 /* ---- parsing -------------------------------------------------------------- */
 
 /* Exactly the fields names[0..n-1]: an unknown field may be a critical one
